@@ -1,0 +1,44 @@
+"""Packaging for gymie: RL environments served over WebSocket."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "gymie" / "__init__.py").read_text()).group(1)
+
+TEST = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "ruff>=0.6", "mypy>=1.10"]
+
+setup(
+    name="gymie",
+    version=VERSION,
+    description="WebSocket server that serves Gymnasium (and Gym-like) environments to agents in any language",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["gymie", "gymie.*"]),
+    package_data={"gymie": ["py.typed"]},
+    install_requires=[
+        "eventlet>=0.36",
+        "gymnasium>=1.0,<2",
+        "numpy>=1.24",
+        "msgpack>=1.0",
+        "websockets>=13",
+        "prometheus-client>=0.20",
+    ],
+    extras_require={
+        # Legacy OpenAI Gym 0.26 needs numpy<2 (np.bool8): install it in its own environment.
+        "gym": ["gym==0.26.2", "numpy<2"],
+        "atari": ["ale-py>=0.9"],
+        "retro": ["stable-retro>=0.9"],
+        "test": TEST,
+    },
+    entry_points={"console_scripts": ["gymie=gymie.cli:main"]},
+    classifiers=[
+        "License :: OSI Approved :: MIT License",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
