@@ -13,7 +13,7 @@ TEST = ["pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "ruff>=0.6", "m
 setup(
     name="gymie",
     version=VERSION,
-    description="WebSocket server that serves Gymnasium (and Gym-like) environments to agents in any language",
+    description="Serve Gymnasium (and Gym-like) environments over WebSocket to agents in any language",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",

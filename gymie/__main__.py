@@ -1,0 +1,5 @@
+"""``python -m gymie``: start the server."""
+
+from gymie.cli import main
+
+main()

@@ -1,0 +1,117 @@
+"""Message shapes: requests in, replies out, for 0.5.4's format and for JSON-RPC 2.0.
+
+A 0.5.4 (legacy) message is ``{"method": ..., "params": {...}}``; its reply is a bare
+text frame, and any error closes the connection. A JSON-RPC 2.0 message carries
+``"jsonrpc": "2.0"``; its replies carry its ``id`` and errors leave the connection open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound
+
+MAX_CLOSE_REASON = 123  # a close frame's payload is at most 125 bytes, 2 of them the code
+JSONRPC = "2.0"
+_NO_ID = object()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the transport must do: send ``frames`` in order, then close if ``close`` is set."""
+
+    frames: tuple[str | bytes, ...] = ()
+    close: tuple[int, str] | None = None
+
+    @classmethod
+    def send(cls, *frames: str | bytes) -> Reply:
+        """Reply with frames and keep the connection open."""
+        return cls(frames=frames)
+
+    @classmethod
+    def closing(cls, code: int, reason: str) -> Reply:
+        """Close with a code and a reason cut to the protocol's 123 bytes."""
+        return cls(close=(code, truncate_reason(reason)))
+
+
+def truncate_reason(reason: str, limit: int = MAX_CLOSE_REASON) -> str:
+    """Cut ``reason`` to at most ``limit`` UTF-8 bytes without splitting a character."""
+    encoded = reason.encode("utf-8")
+    if len(encoded) <= limit:
+        return reason
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call: ``id`` is None for legacy messages and JSON-RPC notifications."""
+
+    method: str
+    params: dict[str, Any] | list[Any]
+    id: Any = None
+    jsonrpc: bool = False
+    notification: bool = False
+
+
+def is_jsonrpc(message: Any) -> bool:
+    """A JSON-RPC message is an object with a ``jsonrpc`` key, or a non-empty list with one."""
+    if isinstance(message, dict):
+        return "jsonrpc" in message
+    return isinstance(message, list) and any(isinstance(m, dict) and "jsonrpc" in m for m in message)
+
+
+def parse_legacy(message: dict[str, Any]) -> Request:
+    """Read a 0.5.4 message; raise the errors 0.5.4 raised, in its order."""
+    if "method" not in message or "params" not in message:
+        raise InvalidRequest(str(list(message.keys())))
+    method, params = message["method"], message["params"]
+    if not isinstance(method, str):
+        raise MethodNotFound(method)
+    if not isinstance(params, dict):
+        raise InvalidParams(params)
+    return Request(method, params)
+
+
+def request_id(message: Any) -> Any:
+    """The id of a JSON-RPC message, or None when it has none that is valid."""
+    if isinstance(message, dict):
+        rid = message.get("id")
+        if rid is None or (isinstance(rid, (str, int, float)) and not isinstance(rid, bool)):
+            return rid
+    return None
+
+
+def parse_jsonrpc(message: Any) -> Request:
+    """Read one JSON-RPC 2.0 request object; raise InvalidRequest when it is not one."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != JSONRPC:
+        raise InvalidRequest(_keys(message))
+    method = message.get("method")
+    params = message.get("params", {})
+    rid = message.get("id", _NO_ID)
+    if not isinstance(method, str) or not isinstance(params, (dict, list)):
+        raise InvalidRequest(_keys(message))
+    if rid is not _NO_ID and request_id(message) != rid:
+        raise InvalidRequest(_keys(message))
+    if rid is _NO_ID:
+        return Request(method, params, None, jsonrpc=True, notification=True)
+    return Request(method, params, rid, jsonrpc=True)
+
+
+def _keys(message: Any) -> str:
+    return str(list(message.keys())) if isinstance(message, dict) else type(message).__name__
+
+
+def rpc_result(rid: Any, result: Any) -> dict[str, Any]:
+    """A JSON-RPC success response."""
+    return {"jsonrpc": JSONRPC, "result": result, "id": rid}
+
+
+def rpc_error(rid: Any, error: GymieError) -> dict[str, Any]:
+    """A JSON-RPC error response; ``data`` names the gymie error so clients can re-raise it."""
+    data = {"error": type(error).__name__, "subject": error.subject}
+    return {
+        "jsonrpc": JSONRPC,
+        "error": {"code": error.code, "message": error.reason, "data": data},
+        "id": rid,
+    }

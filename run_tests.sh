@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the tests need (a venv for gymie with Gymnasium + NumPy 2, and a second one for
+# legacy gym 0.26, which needs numpy<2), lints, and runs the whole suite.
+# Usage: ./run_tests.sh [pytest args]   (GYMIE_SKIP_INSTALL=1 skips the pip steps)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=${GYMIE_VENV:-.venv}
+LEGACY_VENV=${GYMIE_LEGACY_VENV:-.venv-gym026}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ ! -x "$LEGACY_VENV/bin/python" ]; then
+  step "creating $LEGACY_VENV (legacy gym 0.26 needs numpy<2)"
+  "$PYTHON" -m venv "$LEGACY_VENV"
+fi
+if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
+  step "installing gymie with its test, atari and retro extras"
+  "$VENV/bin/pip" install -q -e '.[test,atari,retro]'
+  step "installing gymie + gym 0.26.2 + numpy<2 in $LEGACY_VENV"
+  "$LEGACY_VENV/bin/pip" install -q -e . 'gym==0.26.2' 'numpy<2' pytest pytest-timeout
+fi
+
+step "ruff"
+"$VENV/bin/ruff" check gymie tests bench examples setup.py
+step "mypy (strict, gymie/)"
+"$VENV/bin/mypy"
+
+step "pytest (gymie, Gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)'))"
+"$VENV/bin/python" -m pytest "$@"
+
+step "pytest (legacy gym 0.26 backend)"
+"$LEGACY_VENV/bin/python" -m pytest tests/legacy_gym -q
