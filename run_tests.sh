@@ -23,6 +23,9 @@ fi
 if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
   step "installing gymie with its test, atari and retro extras"
   "$VENV/bin/pip" install -q -e '.[test,atari,retro]'
+  step "installing torch (the 2.13.0 CPU build, first: a bare torch pulls CUDA) and stable-baselines3"
+  "$VENV/bin/pip" install -q 'torch==2.13.0'
+  "$VENV/bin/pip" install -q 'stable-baselines3>=2.3'
   step "installing gymie + gym 0.26.2 + numpy<2 in $LEGACY_VENV"
   "$LEGACY_VENV/bin/pip" install -q -e . 'gym==0.26.2' 'numpy<2' pytest pytest-timeout
 fi

@@ -30,7 +30,21 @@ from gymie.exceptions import (
 __version__ = "1.0.0"
 
 _LAZY = {"start": "gymie.server", "override": "gymie.api"}
-_SUBMODULES = {"api", "server", "client", "core", "codec", "spaces", "compat", "methods", "protocol", "cli"}
+_SUBMODULES = {
+    "api",
+    "cli",
+    "client",
+    "codec",
+    "compat",
+    "connection",
+    "core",
+    "methods",
+    "protocol",
+    "remote",
+    "server",
+    "spaces",
+    "vector",
+}
 
 __all__ = [
     "EnvironmentMalformed",

@@ -6,8 +6,21 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
-from gymie.settings import DEFAULT_MAX_MESSAGE_SIZE, Settings
+from gymie import security
+from gymie.settings import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    ISOLATION_MODES,
+    LOG_FORMAT,
+    Settings,
+)
+
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,46 +38,160 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import a module first: one that registers envs (e.g. ale_py) or defines @override hooks",
     )
-    parser.add_argument(
+    _policy(parser.add_argument_group("environments"))
+    _serving(parser.add_argument_group("processes"))
+    _limits(parser.add_argument_group("limits"))
+    _security(parser.add_argument_group("security"))
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--access-log", action="store_true", help="log one line per HTTP request")
+    return parser
+
+
+def _policy(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="PATTERN",
         help="only env ids matching this glob may be made (repeatable)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--allow-module-ids",
         action="store_true",
         help="allow `module:Name` env ids, which import a module the client names",
     )
-    parser.add_argument(
+
+
+def _serving(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--isolation",
+        choices=ISOLATION_MODES,
+        default="none",
+        help="`process`: each env in its own worker process, so a crash or a slow step "
+        "spares the other clients (default: %(default)s)",
+    )
+    group.add_argument(
+        "--step-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --isolation process: kill a worker whose env does not answer in time",
+    )
+    group.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the port from N processes (SO_REUSEPORT); an env belongs to the process, "
+        "so to the connection, that made it (default: %(default)s)",
+    )
+    group.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, time to finish requests in flight (default: %(default)s)",
+    )
+
+
+def _limits(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--max-envs", type=int, metavar="N", help="live envs per server process")
+    group.add_argument("--max-envs-per-connection", type=int, metavar="N", help="live envs per connection")
+    group.add_argument(
         "--max-message-size",
         type=int,
         default=DEFAULT_MAX_MESSAGE_SIZE,
         metavar="BYTES",
-        help="largest WebSocket frame accepted (default: %(default)s)",
+        help="largest incoming WebSocket message; larger ones close with 1009 (default: %(default)s)",
     )
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return parser
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="open WebSockets per server process; more get HTTP 503 (default: %(default)s)",
+    )
+    group.add_argument(
+        "--idle-timeout", type=float, metavar="SECONDS", help="close WebSockets silent this long (1001)"
+    )
+    group.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=DEFAULT_HANDSHAKE_TIMEOUT,
+        metavar="SECONDS",
+        help="drop connections that have not sent a whole HTTP request by then (default: %(default)s)",
+    )
+
+
+def _security(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--token",
+        default=security.token_from_env(),
+        help=f"require `Authorization: Bearer TOKEN` or `?token=TOKEN` (default: ${security.TOKEN_ENV}; "
+        "prefer the variable: arguments show in `ps`)",
+    )
+    group.add_argument(
+        "--allowed-origins",
+        action="append",
+        default=[],
+        metavar="ORIGINS",
+        help="browser origins that may connect, comma-separated or repeated (`*` for any); "
+        "clients sending no Origin header are not affected",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The Settings the parsed arguments describe.
+
+    Raises:
+        ValueError: a value is out of range.
+    """
+    settings = Settings(
+        allow=args.allow,
+        allow_module_ids=args.allow_module_ids,
+        max_message_size=args.max_message_size,
+        isolation=args.isolation,
+        step_timeout=args.step_timeout,
+        imports=args.imports,
+        max_envs=args.max_envs,
+        max_envs_per_connection=args.max_envs_per_connection,
+        max_connections=args.max_connections,
+        idle_timeout=args.idle_timeout,
+        handshake_timeout=args.handshake_timeout,
+        shutdown_timeout=args.shutdown_timeout,
+        token=args.token or None,
+        allowed_origins=security.parse_origins(args.allowed_origins),
+        access_log=args.access_log,
+    )
+    settings.check()
+    return settings
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse ``argv`` and serve until interrupted; exit 1 when the address cannot be bound."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    """Parse ``argv`` and serve until SIGTERM/SIGINT; exit 1 when the address cannot be bound."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+        if args.processes < 1:
+            raise ValueError(f"processes must be at least 1, not {args.processes}")
+    except ValueError as err:
+        parser.error(str(err))
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     for module in args.imports:
         importlib.import_module(module)
-    settings = Settings(
-        allow=args.allow, allow_module_ids=args.allow_module_ids, max_message_size=args.max_message_size
-    )
+    if args.processes > 1:
+        from gymie import supervisor  # no eventlet in the parent
+
+        raise SystemExit(_bound(lambda: supervisor.run(args.host, args.port, settings, args.processes)))
     from gymie import server  # eventlet loads only now
 
+    sock = _bound(lambda: server.listen(args.host, args.port))
+    server.serve(sock, settings)
+
+
+def _bound(call: Callable[[], T]) -> T:
     try:
-        sock = server.listen(args.host, args.port)
+        return call()
     except OSError as err:
         print(f"gymie: {err.strerror or err}", file=sys.stderr)
         raise SystemExit(1) from None
-    try:
-        server.serve(sock, settings)
-    except KeyboardInterrupt:
-        pass

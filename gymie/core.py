@@ -10,17 +10,21 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gymie import codec
 from gymie.exceptions import (
+    ERRORS,
     GymieError,
     InternalError,
     InvalidMessage,
     InvalidParams,
     InvalidRequest,
     MethodNotFound,
+    StepTimeout,
+    WorkerCrashed,
 )
 from gymie.methods import METHODS, Context
 from gymie.protocol import (
@@ -53,6 +57,13 @@ class Session:
     rpc: bool = False
 
 
+class Observer(Protocol):
+    """Told about every request once it is answered (the server's metrics)."""
+
+    def request(self, method: str, seconds: float, error: GymieError | None) -> None:
+        """``method`` is ``""`` when the message named none; ``error`` is what the client was told."""
+
+
 class Dispatcher:
     """Turns messages into Replies for the connections of one server process."""
 
@@ -62,11 +73,13 @@ class Dispatcher:
         overrides: OverrideRegistry,
         settings: Settings | None = None,
         methods: MethodRegistry = METHODS,
+        observer: Observer | None = None,
     ) -> None:
         self.envs = envs
         self.overrides = overrides
         self.settings = settings or Settings()
         self.methods = methods
+        self.observer = observer
         self._signatures = {name: inspect.signature(m.handler) for name, m in methods.items()}
 
     def open_session(self, subprotocol: str | None = None) -> Session:
@@ -78,21 +91,28 @@ class Dispatcher:
 
     def end_session(self, session: Session) -> list[str]:
         """Close every environment the connection made (0.5.4 leaked them); return their ids."""
-        closed = self.envs.owned_by(session.id)
-        for instance_id in closed:
+        return self._close(self.envs.owned_by(session.id))
+
+    def close_all(self) -> list[str]:
+        """Close every environment left (at shutdown); return their ids."""
+        return self._close(list(self.envs))
+
+    def _close(self, instance_ids: list[str]) -> list[str]:
+        for instance_id in instance_ids:
             try:
                 self.envs.pop_instance(instance_id).adapter.close()
             except Exception:
                 log.exception("closing instance %s failed", instance_id)
-        return closed
+        return instance_ids
 
     def handle(self, raw: str | bytes, session: Session) -> Reply:
         """Decode one frame and answer it."""
         try:
             message = self._decode(raw, session)
         except InvalidMessage as err:
+            self._observe("", 0.0, err)
             if session.rpc:
-                return self._encode(rpc_error(None, err), session)
+                return self._encode(_rpc_error(None, err), session)
             return Reply.closing(err.close_code, err.reason)
         if is_jsonrpc(message) or session.rpc:
             session.rpc = True
@@ -102,18 +122,23 @@ class Dispatcher:
     # -- legacy (0.5.4) ---------------------------------------------------
 
     def _handle_legacy(self, message: Any, raw: str | bytes, session: Session) -> Reply:
+        started, name = time.perf_counter(), ""
         try:
             if not isinstance(message, dict):
                 raise InvalidMessage(_text(raw))
             request = parse_legacy(message)
+            name = request.method
             method = self.methods.get(request.method)
             if method is None or method.legacy is None:
                 raise MethodNotFound(request.method)
             result = self._call(method, request, session.ctx)
-            return Reply.send(method.legacy(session.ctx, result))
+            reply = Reply.send(method.legacy(session.ctx, result))
         except Exception as exc:
             err = as_gymie_error(exc)
-            return Reply.closing(err.close_code, err.reason)
+            self._observe(name, started, err)
+            return Reply.closing(err.close_code, _reason(err))
+        self._observe(name, started, None)
+        return reply
 
     # -- JSON-RPC 2.0 -----------------------------------------------------
 
@@ -127,17 +152,22 @@ class Dispatcher:
         return self._encode(reply, session) if reply is not None else Reply()
 
     def _rpc_one(self, message: Any, session: Session) -> dict[str, Any] | None:
+        started = time.perf_counter()
         try:
             request = parse_jsonrpc(message)
         except InvalidRequest as err:
-            return rpc_error(request_id(message), err)
+            self._observe("", started, err)
+            return _rpc_error(request_id(message), err)
         try:
             method = self.methods.get(request.method)
             if method is None:
                 raise MethodNotFound(request.method)
-            result = method.rpc(self._call(method, request, session.ctx))
+            result = method.rpc(session.ctx, self._call(method, request, session.ctx))
         except Exception as exc:
-            return None if request.notification else rpc_error(request.id, as_gymie_error(exc))
+            error = as_gymie_error(exc)
+            self._observe(request.method, started, error)
+            return None if request.notification else _rpc_error(request.id, error)
+        self._observe(request.method, started, None)
         return None if request.notification else rpc_result(request.id, result)
 
     # -- shared -----------------------------------------------------------
@@ -149,7 +179,24 @@ class Dispatcher:
             self._signatures[method.name].bind(ctx, *args, **kwargs)
         except TypeError:
             raise InvalidParams(params) from None
-        return method.handler(ctx, *args, **kwargs)
+        try:
+            return method.handler(ctx, *args, **kwargs)
+        except (WorkerCrashed, StepTimeout):
+            self._drop_dead_instances()
+            raise
+
+    def _drop_dead_instances(self) -> None:
+        """Forget instances whose worker process is gone (``dead`` is set by ``gymie.workers``)."""
+        for instance_id in list(self.envs):
+            instance = self.envs.instance(instance_id)
+            if getattr(instance.adapter, "dead", False):
+                self._close([instance_id])
+                reason = getattr(instance.adapter, "exit_reason", "died")
+                log.warning("instance %s removed: its worker %s", instance_id, reason)
+
+    def _observe(self, method: str, started: float, error: GymieError | None) -> None:
+        if self.observer is not None:
+            self.observer.request(method, time.perf_counter() - started if started else 0.0, error)
 
     def _decode(self, raw: str | bytes, session: Session) -> Any:
         try:
@@ -163,9 +210,13 @@ class Dispatcher:
         encode = codec.encode_msgpack if session.msgpack else codec.encode_json
         try:
             return Reply.send(encode(payload))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            error = InternalError(f"reply could not be encoded: {exc}")
             rid = payload.get("id") if isinstance(payload, dict) else None
-            return Reply.send(encode(rpc_error(rid, InternalError(f"reply could not be encoded: {exc}"))))
+            try:
+                return Reply.send(encode(rpc_error(rid, error)))
+            except (TypeError, ValueError, OverflowError):  # the id itself (an int past 64 bits in msgpack)
+                return Reply.send(encode(rpc_error(None, error)))
 
 
 def as_gymie_error(exc: BaseException) -> GymieError:
@@ -174,6 +225,21 @@ def as_gymie_error(exc: BaseException) -> GymieError:
         return exc
     log.error("unexpected error: %r", exc, exc_info=exc)
     return InternalError(str(exc))
+
+
+def _rpc_error(rid: Any, err: GymieError) -> dict[str, Any]:
+    try:
+        return rpc_error(rid, err)
+    except RecursionError:  # see _reason
+        return rpc_error(rid, type(err)("..."))
+
+
+def _reason(err: GymieError) -> str:
+    # A subject can defeat str() (a list nested 10,000 deep): say which error it was all the same.
+    try:
+        return err.reason
+    except Exception:
+        return ERRORS[type(err)].template.format("...")
 
 
 def _text(raw: str | bytes) -> str:

@@ -103,13 +103,13 @@ class OverrideRegistry:
 class Method:
     """A public method: the I/O-free handler and how a 0.5.4 client gets its result.
 
-    ``legacy`` formats the result as the text frame 0.5.4 sent; methods without it
-    exist only in protocol 2. ``rpc`` shapes the result for JSON-RPC replies.
+    ``legacy(ctx, result)`` formats the result as the text frame 0.5.4 sent; methods
+    without it exist only in protocol 2. ``rpc(ctx, result)`` shapes it for JSON-RPC replies.
     """
 
     name: str
     handler: Callable[..., Any]
-    rpc: Callable[[Any], Any]
+    rpc: Callable[[Any, Any], Any]
     legacy: Callable[[Any, Any], str] | None = None
 
 

@@ -1,68 +1,53 @@
-"""The eventlet transport: a WSGI app whose ``/gym`` WebSocket feeds the I/O-free core.
+"""The eventlet transport's entry points: ``listen``, ``serve``, ``start``, and 0.5.4's module API.
 
-Importing this module imports eventlet; ``import gymie`` does not (see ``gymie.__init__``).
+``start`` is ``gymie.start``; ``dispatch`` and ``message_handle`` are gymie 0.5.4's WSGI app and
+per-message entry point. The app itself is :class:`gymie.app.Server`. Importing this module
+imports eventlet; ``import gymie`` does not (see ``gymie.__init__``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
+import multiprocessing
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet
-from eventlet import websocket, wsgi
 
-from gymie import api
-from gymie.core import SUBPROTOCOLS, Dispatcher, Session
-from gymie.protocol import Reply
+from gymie import api, security
+from gymie.app import RUNNING_TEXT, Server, StartResponse, apply
+from gymie.core import Dispatcher, Session
 from gymie.settings import Settings
+
+__all__ = [
+    "RUNNING_TEXT",
+    "Server",
+    "apply",
+    "bound_url",
+    "default_dispatcher",
+    "dispatch",
+    "listen",
+    "make_app",
+    "message_handle",
+    "serve",
+    "start",
+]
 
 log = logging.getLogger("gymie")
 
-RUNNING_TEXT = b"Gymie is running..."
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+BACKLOG = 1024
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def apply(reply: Reply, ws: Any) -> bool:
-    """Send a Reply's frames, then close if it says so; return True once the socket is closed."""
-    for frame in reply.frames:
-        ws.send(frame)
-    if reply.close is not None:
-        ws.close(reply.close)
-        return True
-    return False
-
-
-def serve_connection(ws: Any, dispatcher: Dispatcher) -> None:
-    """Feed every frame of one WebSocket to the core until either side closes."""
-    session = dispatcher.open_session(getattr(ws, "protocol", None))
-    try:
-        while (message := ws.wait()) is not None:
-            if apply(dispatcher.handle(message, session), ws):
-                break
-    finally:
-        closed = dispatcher.end_session(session)
-        if closed:
-            log.debug("connection %d ended; closed %d environment(s)", session.id, len(closed))
+# -- entry points -------------------------------------------------------------
 
 
 def make_app(dispatcher: Dispatcher) -> WSGIApp:
-    """The WSGI app: ``/gym`` is the WebSocket, every other path says the server runs."""
-    gym_socket = websocket.WebSocketWSGI(
-        lambda ws: serve_connection(ws, dispatcher), max_frame_length=dispatcher.settings.max_message_size
-    )
-    gym_socket.supported_protocols = list(SUBPROTOCOLS)
-
-    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ["PATH_INFO"] == "/gym":
-            return gym_socket(environ, start_response)  # type: ignore[no-any-return]
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [RUNNING_TEXT]
-
-    return app
+    """The WSGI app of a new :class:`Server` over ``dispatcher``."""
+    return Server(dispatcher).app
 
 
 def default_dispatcher(settings: Settings | None = None) -> Dispatcher:
@@ -93,19 +78,23 @@ def message_handle(ws: Any, message: str | bytes) -> None:
     apply(dispatcher.handle(message, session), ws)
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """Bind a listening socket (IPv4 or IPv6 by the host's form).
+
+    ``reuse_port`` lets the processes of ``--processes N`` share the port; without it a port
+    in use is an error.
 
     Raises:
         OSError: with a clear message when the address is in use or not available.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return eventlet.listen((host, port), family=family)  # type: ignore[no-any-return]
+        sock = eventlet.listen((host, port), family=family, backlog=BACKLOG, reuse_port=reuse_port)
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise OSError(err.errno, f"Address http://{host}:{port} already in use") from None
         raise OSError(err.errno, f"Cannot listen on http://{host}:{port}: {err.strerror}") from None
+    return sock  # type: ignore[no-any-return]
 
 
 def bound_url(sock: socket.socket) -> str:
@@ -115,13 +104,56 @@ def bound_url(sock: socket.socket) -> str:
     return f"ws://{host}:{port}/gym"
 
 
-def serve(sock: socket.socket, settings: Settings | None = None) -> None:
-    """Serve on an already-bound socket until interrupted."""
-    dispatcher = default_dispatcher(settings)
-    log.info("Gymie listening on %s", bound_url(sock))
-    wsgi.server(sock, make_app(dispatcher), log=log, log_output=False, debug=False)
+def serve(
+    sock: socket.socket, settings: Settings | None = None, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve on an already-bound socket until SIGTERM/SIGINT, then shut down gracefully.
+
+    ``on_ready`` is called once connections and signals are handled; by default it logs the
+    start-up warnings and the ``listening on`` line (the supervisor of ``--processes`` passes
+    its own and logs them once).
+    """
+    server = Server(default_dispatcher(settings))
+
+    def announce() -> None:
+        for warning in security.startup_warnings(sock.getsockname()[0], server.settings):
+            log.warning(warning)
+        log.info("Gymie listening on %s", bound_url(sock))
+
+    server.run(sock, on_ready or announce)
 
 
-def start(host: str = "0.0.0.0", port: int = 5000, settings: Settings | None = None) -> None:
-    """Start the server on ``ws://host:port/gym`` and serve until interrupted (0.5.4's ``start``)."""
+def start(
+    host: str = "0.0.0.0",
+    port: int = 5000,
+    settings: Settings | None = None,
+    *,
+    processes: int = 1,
+    **options: Any,
+) -> None:
+    """Serve on ``ws://host:port/gym`` until SIGTERM/SIGINT (0.5.4's ``start``, with options).
+
+    ``options`` are :class:`~gymie.settings.Settings` fields, e.g.
+    ``start("127.0.0.1", 5000, isolation="process", step_timeout=10, token="...")``;
+    ``processes`` > 1 serves the port from that many processes (see ``gymie.supervisor``).
+    ``$GYMIE_TOKEN`` is the token when none is given.
+
+    In a process that multiprocessing is bootstrapping (a worker re-importing a main module
+    that calls ``start()`` without an ``if __name__ == "__main__":`` guard) this does nothing.
+
+    Raises:
+        ValueError: an option is out of range.
+        OSError: the address cannot be bound.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
+    settings = dataclasses.replace(settings if settings is not None else api.settings, **options)
+    if settings.token is None:
+        settings.token = security.token_from_env()
+    settings.check()
+    if processes > 1:
+        from gymie import supervisor
+
+        supervisor.run(host, port, settings, processes)
+        return
     serve(listen(host, port), settings)

@@ -1,4 +1,8 @@
-"""What the operator decides: which environments may be made, and the server's limits."""
+"""What the operator decides: which environments may be made, the server's limits and its security.
+
+A Settings object is plain data (it is pickled to the processes of ``--processes N``); the
+code that enforces each field lives with its concern: ``limits``, ``security``, ``workers``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,12 @@ from dataclasses import dataclass, field
 
 # eventlet's own default frame cap; gymie sets it explicitly so the limit is a decision, not an accident.
 DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+ISOLATION_MODES = ("none", "process")
+LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
+"""How every gymie process (server, worker, supervisor) formats its log lines."""
 
 
 @dataclass
@@ -20,6 +30,43 @@ class Settings:
     """Whether ``module:Name`` ids (which import a module the client names) may be made."""
 
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    """Largest incoming message, in bytes, whole or in fragments; larger ones close the connection (1009)."""
+
+    isolation: str = "none"
+    """``"none"``: envs run in the server process; ``"process"``: each in its own worker process."""
+
+    step_timeout: float | None = None
+    """Seconds a worker may take for one call into its env before it is killed (isolation only)."""
+
+    imports: list[str] = field(default_factory=list)
+    """Modules imported at start (``--import``); worker and server processes import them too."""
+
+    max_envs: int | None = None
+    """Live environments per server process."""
+
+    max_envs_per_connection: int | None = None
+    """Live environments one connection may own."""
+
+    max_connections: int | None = DEFAULT_MAX_CONNECTIONS
+    """Open WebSockets per server process; more handshakes get HTTP 503."""
+
+    idle_timeout: float | None = None
+    """Seconds a WebSocket may stay silent before the server closes it (1001)."""
+
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT
+    """Seconds a new TCP connection has to send its whole HTTP request."""
+
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    """Seconds a graceful shutdown may take before the remaining connections are cut."""
+
+    token: str | None = None
+    """When set, handshakes must carry ``Authorization: Bearer <token>`` or ``?token=<token>``."""
+
+    allowed_origins: list[str] | None = None
+    """When set, a handshake whose ``Origin`` header is not listed gets HTTP 403."""
+
+    access_log: bool = False
+    """Log one line per HTTP request (eventlet's access log)."""
 
     def module_id_allowed(self, env_id: str) -> bool:
         """``module:Name`` ids import client-chosen code: only when the operator allows it."""
@@ -30,3 +77,18 @@ class Settings:
     def env_allowed(self, env_id: str) -> bool:
         """Whether the allow-list (if any) admits this id."""
         return not self.allow or any(fnmatch.fnmatchcase(env_id, p) for p in self.allow)
+
+    def check(self) -> None:
+        """Raise ValueError when a field is out of range."""
+        if self.isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {self.isolation!r}")
+        if self.step_timeout is not None and self.isolation != "process":
+            raise ValueError("a step timeout needs isolation 'process': an in-process env cannot be stopped")
+        for name in ("max_message_size", "max_envs", "max_envs_per_connection", "max_connections"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
+        for name in ("step_timeout", "idle_timeout", "handshake_timeout", "shutdown_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, not {value}")

@@ -1,0 +1,298 @@
+"""One server process's WSGI app: ``/gym`` WebSockets fed to the core, health, metrics, shutdown.
+
+Paths: ``/gym`` the WebSocket; ``/healthz`` JSON status; ``/metrics`` Prometheus text; any
+other path answers ``Gymie is running...`` as 0.5.4 did. Importing this module imports eventlet.
+
+Shutdown (SIGTERM or SIGINT; a second one cuts it short): stop accepting, answer the
+requests in flight, close every WebSocket with 1001, close every env, return, all within
+``shutdown_timeout`` seconds (a watchdog ends the process if the hub itself is stuck).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import eventlet
+from eventlet import greenthread, hubs, wsgi
+from greenlet import GreenletExit
+
+from gymie import __version__, security, workers
+from gymie.core import SUBPROTOCOLS, Dispatcher, Session
+from gymie.green import DeadlinePool, GreenRuntime, GymieWebSocketWSGI, SignalWatch, request_arrived
+from gymie.metrics import Metrics
+from gymie.protocol import Reply
+
+log = logging.getLogger("gymie")
+
+RUNNING_TEXT = b"Gymie is running..."
+GOING_AWAY = (1001, "Server shutting down")
+POOL_HEADROOM = 64
+"""Green threads beyond ``max_connections``, so health checks are answered when WebSockets are full."""
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def apply(reply: Reply, ws: Any) -> bool:
+    """Send a Reply's frames, then close if it says so; return True once the socket is closed."""
+    for frame in reply.frames:
+        ws.send(frame)
+    if reply.close is not None:
+        ws.close(reply.close)
+        return True
+    return False
+
+
+class _Interrupted(BaseException):
+    """Thrown into a connection's green thread to end it (BaseException: eventlet and core let it pass)."""
+
+
+class _Idle(BaseException):
+    """The idle timeout of a connection fired."""
+
+
+@dataclasses.dataclass(eq=False)
+class _Connection:
+    ws: Any
+    greenlet: Any
+    idle: bool = False
+
+
+class Server:
+    """One server process: the WSGI app, its open connections, its metrics and its shutdown."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.settings = dispatcher.settings
+        self.connections: set[_Connection] = set()
+        self.sockets = 0  # WebSockets open or opening: what max_connections counts
+        self.stopping = False
+        self.started = time.time()
+        self.metrics = Metrics(
+            dispatcher.methods,
+            lambda: self.sockets,
+            lambda: len(dispatcher.envs),
+            lambda: len(workers.live_workers()),
+        )
+        dispatcher.observer = self.metrics
+        self._gym = GymieWebSocketWSGI(self.serve_connection, self.settings.max_message_size)
+        self._gym.supported_protocols = list(SUBPROTOCOLS)
+        self._server_gt: Any = None
+        self._listener: socket.socket | None = None
+
+    # -- HTTP ---------------------------------------------------------------
+
+    def app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The WSGI application."""
+        request_arrived()
+        path = environ.get("PATH_INFO", "")
+        if path == "/gym":
+            return self._websocket(environ, start_response)
+        try:
+            if path == "/healthz":
+                return self._healthz(start_response)
+            if path == "/metrics":
+                return self._metrics(environ, start_response)
+        except Exception:  # eventlet would log it only in the access log
+            log.exception("GET %s failed", path)
+            return _respond(start_response, "500 Internal Server Error", b"")
+        return _respond(start_response, "200 OK", RUNNING_TEXT)
+
+    def _websocket(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refusal = security.check_handshake(environ, self.settings)
+        if refusal is not None:
+            return _refuse(start_response, refusal)
+        upgrade = str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
+        limit = self.settings.max_connections
+        if upgrade and (self.stopping or (limit is not None and self.sockets >= limit)):
+            why = b"Server shutting down" if self.stopping else b"Too many connections"
+            headers = [("Retry-After", "1"), ("Connection", "close")]
+            return _respond(start_response, "503 Service Unavailable", why, headers=headers)
+        # Shutdown closes WebSockets itself (with 1001), so eventlet must not treat them as idle.
+        environ.pop("eventlet.set_idle", None)
+        self.sockets += upgrade
+        try:
+            return self._gym(environ, start_response)  # type: ignore[no-any-return]
+        finally:
+            self.sockets -= upgrade
+
+    def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.settings.token is not None and not security.token_ok(environ, self.settings.token):
+            return _refuse(start_response, security.UNAUTHORIZED)
+        return _respond(start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type)
+
+    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
+        body = {
+            "status": "stopping" if self.stopping else "ok",
+            "version": __version__,
+            "pid": os.getpid(),
+            "connections": self.sockets,
+            "envs": len(self.dispatcher.envs),
+            "workers": len(workers.live_workers()),
+            "isolation": self.settings.isolation,
+            "uptime_seconds": round(time.time() - self.started, 3),
+        }
+        status = "503 Service Unavailable" if self.stopping else "200 OK"
+        return _respond(start_response, status, json.dumps(body).encode(), "application/json")
+
+    # -- WebSocket ----------------------------------------------------------
+
+    def serve_connection(self, ws: Any) -> None:
+        """Feed every message of one WebSocket to the core until either side closes."""
+        ws.socket.settimeout(None)  # the handshake timeout ends with the handshake
+        conn = _Connection(ws, greenthread.getcurrent())
+        session = self.dispatcher.open_session(getattr(ws, "protocol", None))
+        self.connections.add(conn)
+        try:
+            self._converse(conn, session)
+        except _Interrupted:
+            ws.close(GOING_AWAY)
+        except OSError as err:  # the client went away mid-reply
+            log.debug("connection %d: %s", session.id, err)
+        except Exception:  # eventlet would log it only in the access log
+            log.exception("connection %d failed", session.id)
+            ws.close((1011, "Internal server error"))
+        finally:
+            self.connections.discard(conn)
+            closed = self.dispatcher.end_session(session)
+            if closed:
+                log.debug("connection %d ended; closed %d environment(s)", session.id, len(closed))
+
+    def _converse(self, conn: _Connection, session: Session) -> None:
+        while not self.stopping:
+            message = self._receive(conn)
+            if message is None:
+                return
+            self.metrics.frames_received(message)
+            reply = self.dispatcher.handle(message, session)
+            self.metrics.frames_sent(reply.frames)
+            if apply(reply, conn.ws):
+                return
+        conn.ws.close(GOING_AWAY)
+
+    def _receive(self, conn: _Connection) -> str | bytes | None:
+        """The next message; None once the connection is closed (by the client, idling or shutdown)."""
+        idle_timeout = self.settings.idle_timeout
+        conn.idle = True
+        try:
+            with eventlet.Timeout(idle_timeout, _Idle):
+                return conn.ws.wait()  # type: ignore[no-any-return]
+        except _Idle:
+            conn.ws.close((1001, f"Idle for {idle_timeout:g} s"))
+        except _Interrupted:
+            conn.ws.close(GOING_AWAY)
+        finally:
+            conn.idle = False
+        return None
+
+    # -- running and stopping -----------------------------------------------
+
+    def run(self, sock: socket.socket, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve on ``sock`` until SIGTERM/SIGINT (main thread only) or the accept loop ends.
+
+        ``on_ready`` is called once the server accepts connections and handles signals.
+        """
+        settings = self.settings
+        workers.set_runtime(GreenRuntime())
+        if settings.isolation == "process":
+            workers.warm_up(settings)
+        access = logging.getLogger("gymie.access")
+        access.setLevel(logging.INFO if settings.access_log else logging.WARNING)
+        pool = DeadlinePool((settings.max_connections or 10_000) + POOL_HEADROOM, settings.handshake_timeout)
+        self._listener = sock
+        self._server_gt = eventlet.spawn(
+            wsgi.server,
+            sock,
+            self.app,
+            log=access,
+            debug=False,
+            custom_pool=pool,
+            socket_timeout=settings.handshake_timeout,
+            keepalive=settings.handshake_timeout,
+        )
+        watch = SignalWatch(settings.shutdown_timeout + 5) if _main_thread() else None
+        watcher = eventlet.spawn(self._watch, watch) if watch else None
+        try:
+            if on_ready is not None:
+                on_ready()
+            self._server_gt.wait()
+        except GreenletExit:
+            pass
+        finally:
+            self._finish(watch, watcher)
+
+    def _watch(self, watch: SignalWatch) -> None:
+        log.info("received signal %d: shutting down", watch.wait())
+        stopper = eventlet.spawn(self.shutdown)
+        watch.wait()
+        log.warning("second signal: closing every connection now")
+        self._cut()
+        stopper.wait()
+
+    def shutdown(self) -> None:
+        """Stop accepting, let requests in flight finish, then close WebSockets with 1001."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self._server_gt.kill()  # leaves the accept loop; the server ends once connections have
+        if self._listener is not None:
+            self._listener.close()
+        for conn in list(self.connections):
+            if conn.idle:
+                hubs.get_hub().schedule_call_global(0, _interrupt, conn, True)
+        timeout = self.settings.shutdown_timeout
+        deadline = time.monotonic() + max(timeout - 1.0, timeout / 2)  # leaves time to close envs
+        while self.connections and time.monotonic() < deadline:
+            eventlet.sleep(0.02)
+        if self.connections:
+            self._cut()
+
+    def _cut(self) -> None:
+        log.warning("cutting %d connection(s) still busy", len(self.connections))
+        for proxy in workers.live_workers():
+            proxy.process.kill()
+        for conn in list(self.connections):
+            hubs.get_hub().schedule_call_global(0, _interrupt, conn, False)
+
+    def _finish(self, watch: SignalWatch | None, watcher: Any) -> None:
+        closed = self.dispatcher.close_all()
+        if closed:
+            log.info("closed %d environment(s) left", len(closed))
+        if watcher is not None:
+            watcher.kill()
+        if watch is not None:
+            watch.cancel_watchdog()
+            watch.close()
+        log.info("Gymie stopped")
+
+
+def _interrupt(conn: _Connection, only_if_idle: bool) -> None:
+    # Runs in the hub, where conn's green thread is parked: idle means parked in ws.wait().
+    if (conn.idle or not only_if_idle) and not conn.greenlet.dead:
+        conn.greenlet.throw(_Interrupted())
+
+
+def _respond(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    content_type: str = "text/plain",
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), *(headers or [])])
+    return [body]
+
+
+def _refuse(start_response: StartResponse, refusal: security.Refusal) -> list[bytes]:
+    start_response(refusal.status, [("Connection", "close"), *refusal.headers])
+    return [refusal.body]
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()

@@ -1,0 +1,212 @@
+"""Client transports: send one JSON-RPC call, get its result back or its error raised.
+
+:class:`Connection` is what :mod:`gymie.client` needs. :class:`WebSocketConnection` speaks to a
+server with the ``websockets`` library's sync client (no eventlet); :class:`InMemoryConnection`
+hands the same encoded frames straight to a :class:`~gymie.core.Dispatcher`, so a client can be
+tested without sockets. Both encode with :mod:`gymie.codec`: msgpack (binary frames, ndarrays as
+extension type 1, via the ``gymie.msgpack`` subprotocol) or JSON (text frames).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
+
+from gymie import codec
+from gymie.exceptions import InvalidMessage, from_wire
+
+if TYPE_CHECKING:
+    from gymie.core import Dispatcher, Session
+
+log = logging.getLogger("gymie.client")
+
+Encoding = Literal["msgpack", "json"]
+Params = Mapping[str, Any] | Sequence[Any]
+MSGPACK_SUBPROTOCOL = Subprotocol("gymie.msgpack")  # core.MSGPACK_SUBPROTOCOL, without loading the core
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_SIZE = 2**28
+"""Largest reply accepted (websockets' own default, 1 MiB, is below one batch of Atari frames)."""
+
+
+class Connection(Protocol):
+    """A way to call the server's methods (``dm_env_rpc``'s ``ConnectionType``, for gymie)."""
+
+    def call(self, method: str, params: Params | None = None, *, timeout: float | None = None) -> Any:
+        """Call ``method`` and return its result; raise the server's error as its GymieError class."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the server then closes every env made through it."""
+        ...
+
+
+def encode_request(request: dict[str, Any], encoding: Encoding) -> str | bytes:
+    """One request as a frame: bytes for msgpack, text for JSON."""
+    return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json(request)
+
+
+def decode_reply(frame: str | bytes) -> Any:
+    """One reply frame: a binary frame is msgpack, a text frame JSON.
+
+    Raises:
+        InvalidMessage: the frame does not decode.
+    """
+    try:
+        return codec.decode_msgpack(frame) if isinstance(frame, bytes) else codec.decode_json(frame)
+    except ValueError:
+        raise InvalidMessage(frame[:80]) from None
+
+
+def result_of(reply: Any) -> Any:
+    """The ``result`` of a JSON-RPC response, or its ``error`` raised as the matching GymieError."""
+    if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
+        raise InvalidMessage(repr(reply)[:80])
+    if "error" in reply:
+        error = reply["error"] if isinstance(reply["error"], dict) else {}
+        raise from_wire(error.get("code", 0), str(error.get("message", "")), error.get("data"))
+    return reply["result"]
+
+
+class _Calls:
+    """Request ids and the frame shape shared by both transports."""
+
+    def __init__(self, encoding: Encoding) -> None:
+        if encoding not in ("msgpack", "json"):
+            raise ValueError(f"encoding must be 'msgpack' or 'json', not {encoding!r}")
+        self.encoding: Encoding = encoding
+        self._ids = itertools.count(1)
+
+    def request(self, method: str, params: Params | None) -> tuple[int, str | bytes]:
+        rid = next(self._ids)
+        message = {"jsonrpc": "2.0", "method": method, "params": {} if params is None else params, "id": rid}
+        return rid, encode_request(message, self.encoding)
+
+
+class WebSocketConnection:
+    """A :class:`Connection` over one WebSocket; safe to share between threads (calls take turns).
+
+    Attributes:
+        encoding: ``"msgpack"`` or ``"json"``, as the server agreed (a server without the
+            ``gymie.msgpack`` subprotocol gets JSON).
+        timeout: Default seconds to wait for each reply.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        encoding: Encoding = "msgpack",
+        timeout: float | None = DEFAULT_TIMEOUT,
+        token: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Open the WebSocket; ``kwargs`` go to ``websockets.sync.client.connect``.
+
+        Compression is off unless ``compression="deflate"`` is passed: deflating every
+        observation costs more than it saves on a LAN.
+        """
+        calls = _Calls(encoding)
+        headers = dict(kwargs.pop("additional_headers", None) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        kwargs.setdefault("compression", None)
+        kwargs.setdefault("max_size", DEFAULT_MAX_SIZE)
+        kwargs.setdefault("open_timeout", timeout)
+        subprotocols = [MSGPACK_SUBPROTOCOL] if encoding == "msgpack" else None
+        # Entered as a context manager, as websockets wants; close() exits it.
+        self._stack = contextlib.ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            ws_connect(url, subprotocols=subprotocols, additional_headers=headers, **kwargs)
+        )
+        if encoding == "msgpack" and self.ws.subprotocol != MSGPACK_SUBPROTOCOL:
+            log.warning("%s does not speak %s; falling back to JSON", url, MSGPACK_SUBPROTOCOL)
+            calls = _Calls("json")
+        self._calls = calls
+        self.encoding = calls.encoding
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def call(self, method: str, params: Params | None = None, *, timeout: float | None = None) -> Any:
+        """Send one request and wait for its reply (``timeout`` seconds, the default if None).
+
+        Raises:
+            GymieError: the server answered with an error (its own class: InstanceNotFound...).
+            TimeoutError: no reply in time; a late reply is skipped by the next call.
+            ConnectionError: the server closed the connection.
+        """
+        rid, frame = self._calls.request(method, params)
+        with self._lock:
+            try:
+                self.ws.send(frame)
+                reply = self._receive(rid, self.timeout if timeout is None else timeout)
+            except ConnectionClosed as exc:
+                raise ConnectionError(f"gymie server closed the connection: {exc}") from exc
+        return result_of(reply)
+
+    def _receive(self, rid: int, timeout: float | None) -> Any:
+        while True:
+            reply = decode_reply(self.ws.recv(timeout))
+            # Replies to calls that timed out earlier carry smaller ids; an id of None
+            # is the server failing to read our request at all.
+            if not isinstance(reply, dict) or reply.get("id") in (rid, None):
+                return reply
+            log.debug("skipping a late reply to request %r", reply.get("id"))
+
+    def close(self) -> None:
+        """Close the WebSocket (idempotent)."""
+        self._stack.close()
+
+    def __enter__(self) -> WebSocketConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class InMemoryConnection:
+    """A :class:`Connection` that feeds encoded frames to a Dispatcher directly: no sockets, no timeouts."""
+
+    def __init__(self, dispatcher: Dispatcher, *, encoding: Encoding = "msgpack") -> None:
+        """Open a session on ``dispatcher``, with the msgpack subprotocol for ``encoding="msgpack"``."""
+        self._calls = _Calls(encoding)
+        self.encoding = encoding
+        self.dispatcher = dispatcher
+        subprotocol = MSGPACK_SUBPROTOCOL if encoding == "msgpack" else None
+        self.session: Session | None = dispatcher.open_session(subprotocol)
+
+    def call(self, method: str, params: Params | None = None, *, timeout: float | None = None) -> Any:
+        """Handle one request in this thread (``timeout`` is ignored) and return its result.
+
+        Raises:
+            GymieError: the dispatcher answered with an error.
+            ConnectionError: the connection was closed, or the dispatcher closed it.
+        """
+        if self.session is None:
+            raise ConnectionError("connection is closed")
+        _, frame = self._calls.request(method, params)
+        reply = self.dispatcher.handle(frame, self.session)
+        if reply.close is not None:
+            self.close()
+            raise ConnectionError(f"gymie server closed the connection: {reply.close}")
+        return result_of(decode_reply(reply.frames[0]))
+
+    def close(self) -> None:
+        """End the session, closing the envs it made (idempotent)."""
+        if self.session is not None:
+            self.dispatcher.end_session(self.session)
+            self.session = None
+
+    def __enter__(self) -> InMemoryConnection:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,315 @@
+"""Worker processes, server side: each environment in its own process, behind the EnvAdapter interface.
+
+:func:`launch` starts a worker (``gymie.worker_process``) that builds its env with a picklable
+factory and answers commands over a pipe. The server holds a :class:`WorkerEnv`: an EnvAdapter
+whose calls cross that pipe, so ``core`` and ``methods`` use it like any other adapter.
+
+How failures show on the server side:
+
+- the env raises: the exception is pickled back and raised again, its remote traceback
+  as ``__cause__`` (so ``methods.step`` still turns it into WrongAction);
+- the worker dies (segfault, ``os._exit``, SIGKILL): the pipe reaches EOF → WorkerCrashed;
+- no reply within the timeout: the worker is killed → StepTimeout.
+
+After the last two the WorkerEnv is ``dead`` and the dispatcher drops its instance.
+
+Waiting for a reply goes through a :class:`Runtime`. The default one blocks; the server
+installs one that parks the green thread on the pipe's fd, so the eventlet hub keeps
+serving other connections while a worker computes. Pickles only ever travel between the
+server and its own workers; nothing from the wire is unpickled.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import multiprocessing
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import Any, Protocol
+
+from gymie.compat import EnvAdapter, adapt
+from gymie.exceptions import InternalError, StepTimeout, WorkerCrashed
+from gymie.settings import Settings
+from gymie.worker_process import ErrorInfo, RemoteError, RemoteTraceback, worker_main
+
+log = logging.getLogger("gymie")
+
+STARTUP_TIMEOUT = 60.0
+"""Seconds a worker may take to build its env (or the step timeout, if longer)."""
+CLOSE_TIMEOUT = 10.0
+"""Seconds ``env.close()`` may take in a worker (or the step timeout, if set)."""
+EXIT_TIMEOUT = 5.0
+"""Seconds a worker has to exit after its env is closed, before it is killed."""
+
+
+class Runtime(Protocol):
+    """How the server side waits: blocking by default, green threads in the server."""
+
+    def wait_readable(self, fileno: int, timeout: float | None) -> bool:
+        """Wait until ``fileno`` is readable (data or EOF); False when the timeout passed first."""
+
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """A lock that serialises the requests to one worker."""
+
+    def notify_close(self, fileno: int) -> None:
+        """Say that ``fileno`` is about to be closed."""
+
+
+class BlockingRuntime:
+    """The Runtime for plain threads: waits block the calling thread."""
+
+    def wait_readable(self, fileno: int, timeout: float | None) -> bool:
+        """Block until readable or the timeout."""
+        return bool(wait([fileno], timeout))
+
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """A threading lock."""
+        return threading.Lock()
+
+    def notify_close(self, fileno: int) -> None:
+        """Nothing to do."""
+
+
+_runtime: Runtime = BlockingRuntime()
+_live: set[WorkerEnv] = set()
+
+
+def set_runtime(runtime: Runtime) -> None:
+    """Use ``runtime`` for every WorkerEnv made from now on (the server installs a green one)."""
+    global _runtime
+    _runtime = runtime
+
+
+def rebuild(info: ErrorInfo) -> Exception:
+    """The exception a worker reported, with its remote traceback as cause."""
+    blob, name, message, tb = info
+    exc: Any = None
+    if blob is not None:
+        try:
+            exc = pickle.loads(blob)
+        except Exception:
+            exc = None
+    if not isinstance(exc, Exception):
+        exc = RemoteError(message, name)
+    exc.__cause__ = RemoteTraceback(tb)
+    return exc  # type: ignore[no-any-return]
+
+
+def describe_exit(code: int | None) -> str:
+    """A process exit code in words: ``killed by SIGSEGV``, ``exited with status 3``."""
+    if code is None:
+        return "is unresponsive"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class WorkerEnv(EnvAdapter):
+    """An EnvAdapter whose env lives in a worker process; make one with :func:`launch`.
+
+    Calls are serialised (one request at a time per worker). ``dead`` turns True when the
+    worker crashed or was killed; every later call raises WorkerCrashed.
+    """
+
+    def __init__(self, process: Any, conn: Connection, timeout: float | None = None) -> None:
+        # No super().__init__(): the env, its spaces and its seed live in the worker.
+        self.env = self
+        self.process = process
+        self.pid: int = process.pid
+        self.timeout = timeout
+        self.dead = False
+        self.exitcode: int | None = None
+        self.exit_reason = ""
+        self._conn = conn
+        self._runtime = _runtime
+        self._lock = self._runtime.lock()
+        self._attributes: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        attributes = self.__dict__.get("_attributes", {})
+        if name in attributes:
+            return attributes[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset the env in the worker."""
+        return self.call("reset", seed=seed, options=options)  # type: ignore[no-any-return]
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        """Step the env in the worker."""
+        return self.call("step", action)  # type: ignore[no-any-return]
+
+    def sample_action(self) -> Any:
+        """Sample an action with the worker env's own RNG."""
+        return self.call("sample_action")
+
+    def render(self) -> Any:
+        """Render in the worker."""
+        return self.call("render")
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` on the worker's env and return its result.
+
+        Raises:
+            WorkerCrashed: the worker died (now or before).
+            StepTimeout: no reply within ``timeout``; the worker was killed.
+            Exception: whatever the env raised, rebuilt.
+        """
+        with self._lock:
+            self._send((method, args, kwargs))
+            ok, payload = self._receive(self.timeout)
+        if not ok:
+            raise rebuild(payload)
+        return payload
+
+    def close(self) -> None:
+        """Close the env, then let the worker exit (killed if it lingers); calling it twice is fine."""
+        with self._lock:
+            if self.dead:
+                self._reap()
+                return
+            reply: tuple[bool, Any] = (True, None)
+            try:
+                self._send(("close", (), {}))
+                reply = self._receive(CLOSE_TIMEOUT if self.timeout is None else self.timeout)
+            except (WorkerCrashed, StepTimeout) as err:
+                log.warning("closing the env of worker %d: %s", self.pid, err)
+            finally:
+                self._reap(EXIT_TIMEOUT)
+        if not reply[0]:
+            raise rebuild(reply[1])
+
+    # -- the pipe -----------------------------------------------------------
+
+    def _start(self, timeout: float) -> None:
+        ok, payload = self._receive(timeout)
+        if not ok:
+            self._reap(EXIT_TIMEOUT)
+            raise rebuild(payload)
+        self._attributes = payload
+        self.observation_space = payload.get("observation_space")
+        self.action_space = payload.get("action_space")
+
+    def _send(self, message: tuple[str, tuple[Any, ...], dict[str, Any]]) -> None:
+        if self.dead:
+            raise WorkerCrashed(f"worker {self.pid} {self.exit_reason}")
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError):
+            self._reap()
+            raise WorkerCrashed(f"worker {self.pid} {self.exit_reason}") from None
+
+    def _receive(self, timeout: float | None) -> Any:
+        if not self._runtime.wait_readable(self._conn.fileno(), timeout):
+            self.process.kill()
+            self._reap()
+            raise StepTimeout(f"no reply within {timeout:g} s, worker {self.pid} killed")
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            self._reap()
+            raise WorkerCrashed(f"worker {self.pid} {self.exit_reason}") from None
+        except Exception as exc:  # a reply that does not unpickle here; the pipe is still in step
+            raise InternalError(f"the worker's reply could not be read: {exc}") from exc
+
+    def _reap(self, grace: float = EXIT_TIMEOUT) -> None:
+        """Mark dead, wait for the exit (killing after ``grace`` seconds) and release the pipe."""
+        if not self.dead:
+            self.dead = True
+            if not self._runtime.wait_readable(self.process.sentinel, grace):
+                self.process.kill()
+                self._runtime.wait_readable(self.process.sentinel, EXIT_TIMEOUT)
+            self.process.join(1.0)
+            self.exitcode = self.process.exitcode
+            self.exit_reason = describe_exit(self.exitcode)
+            if self.exitcode is not None:
+                self.process.close()  # its sentinel fd, now rather than whenever the GC runs
+            self._runtime.notify_close(self._conn.fileno())
+            self._conn.close()
+            _live.discard(self)
+
+
+def make_adapter(get_env: Callable[..., Any], env_id: str, kwargs: dict[str, Any]) -> EnvAdapter:
+    """The factory ``make`` sends to a worker: ``get_env`` then the adapter, both in the worker."""
+    return adapt(get_env(env_id, **kwargs), seed=kwargs.get("seed"))
+
+
+def launch(factory: Callable[[], Any], settings: Settings) -> WorkerEnv:
+    """Start a worker that builds its env with ``factory()`` and return the proxy to it.
+
+    ``factory`` must pickle (a module-level function, or a ``functools.partial`` of one) and
+    return an object with the adapter interface (``reset``, ``step``, ``close``... and the
+    spaces); ``make`` sends ``partial(make_adapter, get_env, env_id, kwargs)``.
+
+    Raises:
+        InternalError: the factory does not pickle, or no process could be started.
+        WorkerCrashed, StepTimeout: the worker died or hung while building the env.
+        Exception: what the factory raised (EnvironmentNotFound, TypeError...), rebuilt.
+    """
+    try:
+        blob = pickle.dumps(factory)
+    except Exception as exc:
+        raise InternalError(f"the environment factory cannot be sent to a worker process: {exc}") from exc
+    context = _context(settings.imports)
+    parent, child = context.Pipe()
+    level = logging.getLogger("gymie").getEffectiveLevel()
+    process = context.Process(
+        target=worker_main, args=(child, blob, list(settings.imports), level), name="gymie-worker"
+    )
+    try:
+        # Blocks for a few ms (the forkserver forks); not in a thread: multiprocessing polls its
+        # children's sentinels in start() and join(), and two threads doing so race.
+        process.start()
+    except Exception as exc:
+        parent.close()
+        raise InternalError(f"a worker process could not be started: {exc}") from exc
+    finally:
+        child.close()
+    proxy = WorkerEnv(process, parent, settings.step_timeout)
+    _live.add(proxy)
+    proxy._start(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
+    return proxy
+
+
+def warm_up(settings: Settings) -> None:
+    """Start the forkserver (and its imports) now, so that the first ``make`` does not wait for it."""
+    process = _context(settings.imports).Process(target=_noop, name="gymie-warm-up")
+    process.start()
+    process.join()
+
+
+def _noop() -> None:
+    pass
+
+
+def live_workers() -> list[WorkerEnv]:
+    """The proxies whose worker has not been reaped yet."""
+    return list(_live)
+
+
+@atexit.register
+def _kill_live_workers() -> None:
+    # Runs before multiprocessing's own exit hook, which would wait forever for a hung worker.
+    for proxy in list(_live):
+        with contextlib.suppress(Exception):
+            proxy.process.kill()
+
+
+def _context(imports: list[str]) -> Any:
+    # forkserver: each worker forks from a clean preloaded process (fast, and no eventlet state);
+    # spawn where forkserver does not exist. Never fork: the server has eventlet loaded.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["gymie.workers", "gymie.api", *imports])
+        return context
+    return multiprocessing.get_context("spawn")
