@@ -39,7 +39,6 @@ from gymnasium.spaces import (
 from gymie.codec import NONFINITE, jsonable
 
 Description = dict[str, Any]
-_INT64 = np.dtype(np.int64)
 
 
 def finite_bounds(desc: Description) -> Description:
@@ -243,8 +242,10 @@ def from_jsonable(space: Space[Any], data: Any) -> Any:
 
 @from_jsonable.register
 def _discrete_value(space: Discrete, data: Any) -> Any:
-    if type(data) is int and space.dtype == _INT64 and -(2**63) <= data < 2**63:
-        return np.int64(data)  # every discrete env's one-int action, without _array's checks
+    if type(data) is int and space.dtype == np.int64 and -(2**63) <= data < 2**63:
+        # Every discrete env's one-int action, as a JSON client sends it (and 0.5.4 passed it on):
+        # Discrete.contains takes a Python int faster than an np.int64.
+        return data
     value = _array(data, space.dtype, "Discrete value")
     if value.shape != ():
         raise ValueError(f"Discrete value must be a single integer, got {reprlib.repr(data)}")
