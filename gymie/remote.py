@@ -25,7 +25,23 @@ from gymie.exceptions import InstanceNotFound
 from gymie.spaces import from_description, from_jsonable
 
 
-class RemoteEnv(gymnasium.Env[Any, Any]):
+class _Instance:
+    """Calls on one server instance, shared by the single and the vector env."""
+
+    connection: Connection
+    instance_id: str
+
+    def _call(self, method: str, **params: Any) -> Any:
+        return self.connection.call(method, {"instance_id": self.instance_id, **params})
+
+    def _reset(self, seed: int | None, options: dict[str, Any] | None) -> Any:
+        params: dict[str, Any] = {} if seed is None else {"seed": int(seed)}
+        if options is not None:
+            params["options"] = options
+        return self._call("reset", **params)
+
+
+class RemoteEnv(_Instance, gymnasium.Env[Any, Any]):
     """One environment on a gymie server, as a ``gymnasium.Env``.
 
     ``spec`` (when the server env has one) makes another remote env of the same id and kwargs, so
@@ -58,18 +74,12 @@ class RemoteEnv(gymnasium.Env[Any, Any]):
         self.render_mode = self.env_info["render_mode"]
         self.spec = _spec(self.env_info.get("spec"), remake, make_kwargs or {})
 
-    def _call(self, method: str, **params: Any) -> Any:
-        return self.connection.call(method, {"instance_id": self.instance_id, **params})
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset the remote env; a seed also seeds this object's ``np_random``, as Gymnasium envs do."""
         super().reset(seed=seed)
-        params: dict[str, Any] = {} if seed is None else {"seed": int(seed)}
-        if options is not None:
-            params["options"] = options
-        result = self._call("reset", **params)
+        result = self._reset(seed, options)
         return self._observation(result["observation"]), writable(result["info"])
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
@@ -105,7 +115,7 @@ class RemoteEnv(gymnasium.Env[Any, Any]):
                 self.connection.close()
 
 
-class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
+class RemoteVectorEnv(_Instance, VectorEnv[Any, Any, Any]):
     """A vector environment on a gymie server, as a ``gymnasium.vector.VectorEnv``.
 
     Rewards, terminations and truncations are ndarrays; infos are Gymnasium vector infos (arrays
@@ -128,18 +138,12 @@ class RemoteVectorEnv(VectorEnv[Any, Any, Any]):
             self.metadata["autoreset_mode"] = AutoresetMode(self.env_info["autoreset_mode"])
         self.render_mode = self.env_info["render_mode"]
 
-    def _call(self, method: str, **params: Any) -> Any:
-        return self.connection.call(method, {"instance_id": self.instance_id, **params})
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset every sub-environment (sync and async seed sub-env ``i`` with ``seed + i``)."""
         super().reset(seed=seed)
-        params: dict[str, Any] = {} if seed is None else {"seed": int(seed)}
-        if options is not None:
-            params["options"] = options
-        result = self._call("reset", **params)
+        result = self._reset(seed, options)
         return self._observations(result["observation"]), self._info(result["info"])
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Load: 200 connections at once doing make/step/close, and memory after 10,000 make/close cycles.
 
 The figures these tests measure (connections held, replies, RSS before and after) are
-printed with ``-s`` and recorded in ``bench/RESULTS_issue4.md``.
+printed with ``-s`` and recorded in ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
