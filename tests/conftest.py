@@ -96,6 +96,16 @@ def server() -> Iterator[ServerProcess]:
         srv.stop()
 
 
+@pytest.fixture(scope="module")
+def support_server() -> Iterator[ServerProcess]:
+    """A server that can also make the ``gymie-test/*`` envs of tests/support.py."""
+    srv = start_server("--import", "tests.support")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture
 def ws_url(server: ServerProcess) -> str:
     return server.url

@@ -35,23 +35,13 @@ from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.remote import writable
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
-from tests.conftest import ROOT, SCALE, TIMEOUT, ServerProcess, start_server
+from tests.conftest import ROOT, SCALE, TIMEOUT, ServerProcess
 
 # check_env advises against the infinite bounds of CartPole's observation space.
 INF_BOUNDS = "ignore:.*Box observation space m(in|ax)imum value is:UserWarning"
 pytestmark = pytest.mark.filterwarnings(INF_BOUNDS)
 
 TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
-
-
-@pytest.fixture(scope="module")
-def support_server() -> Iterator[ServerProcess]:
-    """A server that can make the gymie-test/* envs."""
-    srv = start_server("--import", "tests.support")
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def new_dispatcher(settings: Settings | None = None) -> Dispatcher:

@@ -29,19 +29,10 @@ from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.remote import RemoteVectorEnv
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
-from tests.conftest import TIMEOUT, ServerProcess, start_server
+from tests.conftest import TIMEOUT, start_server
 
 TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
 N = 64
-
-
-@pytest.fixture(scope="module")
-def support_server() -> Iterator[ServerProcess]:
-    srv = start_server("--import", "tests.support")
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
