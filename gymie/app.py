@@ -181,6 +181,8 @@ class Server:
         idle_timeout = self.settings.idle_timeout
         conn.idle = True
         try:
+            if idle_timeout is None:
+                return conn.ws.wait()  # type: ignore[no-any-return]
             with eventlet.Timeout(idle_timeout, _Idle):
                 return conn.ws.wait()  # type: ignore[no-any-return]
         except _Idle:

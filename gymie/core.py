@@ -148,12 +148,15 @@ class Dispatcher:
         try:
             if not isinstance(message, dict):
                 raise InvalidMessage(_text(raw))
-            request = parse_legacy(message)
-            name = request.method
-            method = self.methods.get(request.method)
+            request = None if _is_plain_step(message) else parse_legacy(message)
+            name = "step" if request is None else request.method
+            method = self.methods.get(name)
             if method is None or method.legacy is None:
-                raise MethodNotFound(request.method)
-            result = self._call(method, request, session.ctx)
+                raise MethodNotFound(name)
+            if request is None:  # the hot path: what parse_legacy and the params check find is known
+                result = self._run(method, session.ctx, (), message["params"])
+            else:
+                result = self._call(method, request, session.ctx)
             reply = Reply.send(method.legacy(session.ctx, result))
         except Exception as exc:
             err = as_gymie_error(exc)
@@ -201,6 +204,9 @@ class Dispatcher:
             self._signatures[method.name].bind(ctx, *args, **kwargs)
         except TypeError:
             raise InvalidParams(params) from None
+        return self._run(method, ctx, args, kwargs)
+
+    def _run(self, method: Method, ctx: Context, args: Any, kwargs: dict[str, Any]) -> Any:
         try:
             return method.handler(ctx, *args, **kwargs)
         except (WorkerCrashed, StepTimeout):
@@ -239,6 +245,17 @@ class Dispatcher:
                 return Reply.send(encode(rpc_error(rid, error)))
             except (TypeError, ValueError, OverflowError):  # the id itself (an int past 64 bits in msgpack)
                 return Reply.send(encode(rpc_error(None, error)))
+
+
+_STEP_PARAMS = frozenset({"instance_id", "action"})
+
+
+def _is_plain_step(message: dict[str, Any]) -> bool:
+    """``{"method": "step", "params": {"instance_id": ..., "action": ...}}`` and nothing else."""
+    if message.get("method") != "step" or len(message) != 2:
+        return False
+    params = message.get("params")
+    return type(params) is dict and params.keys() == _STEP_PARAMS
 
 
 def as_gymie_error(exc: BaseException) -> GymieError:

@@ -81,6 +81,8 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
         received = super()._recv_frame(message)
         if received.opcode & 8:  # control frame: at most 125 bytes, never fragmented
             return received
+        if received.finished and "gymie_frames" not in received.__dict__:
+            return received  # a whole message in one frame: eventlet's own frame cap applies
         seen = received.__dict__.get("gymie_seen", 0)
         received.gymie_size = received.__dict__.get("gymie_size", 0) + sum(map(len, received.data[seen:]))
         received.gymie_seen = len(received.data)
