@@ -37,9 +37,8 @@ class Reply:
 
 def truncate_reason(reason: str, limit: int = MAX_CLOSE_REASON) -> str:
     """Cut ``reason`` to at most ``limit`` UTF-8 bytes without splitting a character."""
-    encoded = reason.encode("utf-8")
-    if len(encoded) <= limit:
-        return reason
+    # A lone surrogate (JSON allows "\ud800") cannot travel in a close frame: it becomes "?".
+    encoded = reason.encode("utf-8", errors="replace")
     return encoded[:limit].decode("utf-8", errors="ignore")
 
 

@@ -234,6 +234,12 @@ def test_truncate_reason_keeps_utf8_whole() -> None:
     assert truncate_reason("a" * 200) == "a" * 123
     cut = truncate_reason("€" * 100)
     assert cut == "€" * 41 and len(cut.encode()) == 123
+    assert truncate_reason("id \udab2 x") == "id ? x"  # a lone surrogate from a JSON escape
+
+
+def test_lone_surrogate_in_an_id_gets_a_clean_close(dispatcher: Dispatcher, session: Session) -> None:
+    reply = dispatcher.handle('{"method": "reset", "params": {"instance_id": "ab\\udab2cd"}}', session)
+    assert reply == Reply(close=(1007, "Instance `ab?cd` not found"))
 
 
 # -- JSON-RPC 2.0 -----------------------------------------------------------
