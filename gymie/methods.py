@@ -7,13 +7,14 @@ the exact text frame gymie 0.5.4 sent, ``rpc_*`` the protocol-2 result object.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
 import gymnasium
 
-from gymie import __version__, spaces, vector
+from gymie import __version__, limits, spaces, vector
 from gymie.codec import encode_json, jsonable
 from gymie.compat import adapt
 from gymie.exceptions import (
@@ -51,20 +52,23 @@ def _check_seed(seed: Any) -> None:
         raise InvalidParams({"seed": seed})
 
 
+def _check_new_env(ctx: Context, env_id: str, module_id: bool) -> None:
+    """Raise unless the operator allows ``env_id`` and a new env fits the limits."""
+    if (module_id and not ctx.settings.module_id_allowed(env_id)) or not ctx.settings.env_allowed(env_id):
+        raise EnvironmentNotAllowed(env_id)
+    limits.check_new_env(ctx.envs, ctx.owner, ctx.settings)
+
+
 def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
     """Instantiate an environment through ``get_env`` and register it; return its id."""
     params = {"env_id": env_id, **kwargs}
     if not isinstance(env_id, str):
         raise InvalidParams(params)
     _check_seed(kwargs.get("seed"))
-    module_ok = not ctx.overrides.is_default("get_env") or ctx.settings.module_id_allowed(env_id)
-    if not (module_ok and ctx.settings.env_allowed(env_id)):
-        raise EnvironmentNotAllowed(env_id)
-    import functools
+    # Only gymnasium.make imports the module of a `module:Name` id; an overridden get_env decides alone.
+    _check_new_env(ctx, env_id, module_id=ctx.overrides.is_default("get_env"))
+    from gymie import workers  # the multiprocessing machinery loads on the first make
 
-    from gymie import limits, workers  # the multiprocessing machinery loads on the first make
-
-    limits.check_new_env(ctx.envs, ctx.owner, ctx.settings)
     isolated = ctx.settings.isolation == "process"
     try:
         if isolated:  # get_env and the adapter run in the worker; the proxy is both env and adapter
@@ -209,13 +213,9 @@ def make_vec(
     ):
         raise InvalidParams(params)
     _check_seed(seed)
-    if not (ctx.settings.module_id_allowed(env_id) and ctx.settings.env_allowed(env_id)):
-        raise EnvironmentNotAllowed(env_id)
-    import functools
+    _check_new_env(ctx, env_id, module_id=True)
+    from gymie import workers  # the multiprocessing machinery loads on the first make
 
-    from gymie import limits, workers  # the multiprocessing machinery loads on the first make
-
-    limits.check_new_env(ctx.envs, ctx.owner, ctx.settings)
     args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
     factory = functools.partial(vector.make_adapter, *args)
     isolated = ctx.settings.isolation == "process"  # a worker's proxy is both env and adapter
