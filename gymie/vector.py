@@ -162,17 +162,8 @@ class VectorAdapter(EnvAdapter):
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, terminated, truncated, plain_info(info)
 
-    def sample_action(self) -> Any:
-        """Sample a batch of actions from the batched action space."""
-        return self.env.action_space.sample()
-
-    def render(self) -> Any:
-        """Return the sub-environments' frames."""
-        return self.env.render()
-
-    def close(self) -> None:
-        """Close the vector env (and its worker processes, if any)."""
-        self.env.close()
+    # sample_action, render and close are EnvAdapter's: a batch of actions, the sub-environments'
+    # frames, and the vector env closed with its worker processes.
 
 
 def plain_info(info: dict[str, Any]) -> dict[str, Any]:

@@ -95,24 +95,29 @@ def test_200_connections_at_once_get_every_reply_in_order(server: ServerProcess)
     print(f"\n{CLIENTS} connections held at once, {CLIENTS * (STEPS + 3)} replies in order, {took:.1f} s")
 
 
+def make_close_cycles(url: str, n: int, batch: int) -> None:
+    """Make and close ``n`` CartPoles over one connection, ``batch`` at a time in JSON-RPC batches."""
+    with connect(url, open_timeout=TIMEOUT) as ws:
+        for _ in range(n // batch):
+            makes = [
+                {"jsonrpc": "2.0", "id": i, "method": "make", "params": {"env_id": "CartPole-v1"}}
+                for i in range(batch)
+            ]
+            ws.send(json.dumps(makes))
+            ids = [r["result"]["instance_id"] for r in json.loads(ws.recv(timeout=TIMEOUT))]
+            closes = [
+                {"jsonrpc": "2.0", "id": i, "method": "close", "params": {"instance_id": iid}}
+                for i, iid in enumerate(ids)
+            ]
+            ws.send(json.dumps(closes))
+            assert all(r["result"] is True for r in json.loads(ws.recv(timeout=TIMEOUT)))
+
+
 def test_memory_returns_near_its_baseline_after_10000_make_close_cycles(server: ServerProcess) -> None:
     pid = health(server)["pid"]
 
     def cycles(n: int) -> None:
-        with connect(server.url, open_timeout=TIMEOUT) as ws:
-            for _ in range(n // BATCH):
-                makes = [
-                    {"jsonrpc": "2.0", "id": i, "method": "make", "params": {"env_id": "CartPole-v1"}}
-                    for i in range(BATCH)
-                ]
-                ws.send(json.dumps(makes))
-                ids = [r["result"]["instance_id"] for r in json.loads(ws.recv(timeout=TIMEOUT))]
-                closes = [
-                    {"jsonrpc": "2.0", "id": i, "method": "close", "params": {"instance_id": iid}}
-                    for i, iid in enumerate(ids)
-                ]
-                ws.send(json.dumps(closes))
-                assert all(r["result"] is True for r in json.loads(ws.recv(timeout=TIMEOUT)))
+        make_close_cycles(server.url, n, BATCH)
 
     cycles(1_000)  # warm-up: imports, caches, allocator pools
     baseline = rss_mb(pid)
@@ -135,20 +140,7 @@ def test_worker_make_close_cycles_leak_no_fds_and_no_memory() -> None:
         pid = health(srv)["pid"]
 
         def cycles(n: int) -> None:
-            with connect(srv.url, open_timeout=TIMEOUT) as ws:
-                for _ in range(n // 10):
-                    makes = [
-                        {"jsonrpc": "2.0", "id": i, "method": "make", "params": {"env_id": "CartPole-v1"}}
-                        for i in range(10)
-                    ]
-                    ws.send(json.dumps(makes))
-                    ids = [r["result"]["instance_id"] for r in json.loads(ws.recv(timeout=TIMEOUT))]
-                    closes = [
-                        {"jsonrpc": "2.0", "id": i, "method": "close", "params": {"instance_id": iid}}
-                        for i, iid in enumerate(ids)
-                    ]
-                    ws.send(json.dumps(closes))
-                    assert all(r["result"] is True for r in json.loads(ws.recv(timeout=TIMEOUT)))
+            make_close_cycles(srv.url, n, 10)
 
         cycles(20)
         time.sleep(0.2)  # let the server finish closing the connection of the warm-up
