@@ -7,7 +7,7 @@ TCP rows) sends a 94-byte legacy step request, a 94-byte msgpack-like binary fra
 8 KiB binary frame (1024 int64 actions), and a 10-byte request answered with a 100,900-byte
 frame (a Pong observation). Reported: round trips/s, p50 µs, and server CPU µs per
 message. The gap between the eventlet WebSocket rows and the bare-TCP rows is eventlet's share
-of gymie's per-step cost; ``+mask`` unmasks with ``patches.fast_apply_mask``, as gymie/green.py
+of gymie's per-step cost; ``+mask`` unmasks with ``patches.fast_apply_mask``, as gymie/server/green.py
 now does. The machine is noisy: prefer many short rounds (``--seconds 0.3 --rounds 12``).
 """
 

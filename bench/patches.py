@@ -15,7 +15,7 @@ def stub() -> None:
     """Not a proposal: ``Dispatcher.handle`` answers every message with one canned legacy step reply.
 
     With it, a legacy CartPole load measures the server minus the Dispatcher: the transport
-    and ``gymie.app`` alone (only the ``legacy JSON +P`` column of ``run.py --only a`` makes sense).
+    and ``gymie.server.app`` alone (only the ``legacy JSON +P`` column of ``run.py --only a`` makes sense).
     """
     from gymie import core
     from gymie.protocol import Reply

@@ -39,7 +39,7 @@ import servers  # noqa: E402
 
 from gymie import api  # noqa: E402
 from gymie.codec import decode_msgpack, encode_msgpack  # noqa: E402
-from gymie.core import MSGPACK_SUBPROTOCOL, Dispatcher  # noqa: E402
+from gymie.core import MSGPACK_SUBPROTOCOL  # noqa: E402
 
 
 def stats_text(profile: cProfile.Profile | str, top: int, total_label: str) -> str:
@@ -56,7 +56,7 @@ class Driver:
     """A Dispatcher session and the frames of one workload."""
 
     def __init__(self, msgpack: bool) -> None:
-        self.dispatcher = Dispatcher(api.envs, api.overrides, api.settings)
+        self.dispatcher = api.dispatcher()
         self.session = self.dispatcher.open_session(MSGPACK_SUBPROTOCOL if msgpack else None)
         self.msgpack = msgpack
         self.next_id = 0

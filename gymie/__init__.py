@@ -32,16 +32,18 @@ __version__ = "1.0.0"
 _LAZY = {"start": "gymie.server", "override": "gymie.api"}
 _SUBMODULES = {
     "api",
+    "backends",
     "cli",
     "client",
     "codec",
     "compat",
-    "connection",
     "core",
+    "envs",
     "methods",
     "protocol",
-    "remote",
+    "registry",
     "server",
+    "settings",
     "spaces",
     "vector",
 }

@@ -3,75 +3,64 @@
 ``envs``, ``public``, ``get_env``, ``process_step``, ``lookup_env``, ``override``, and the
 methods taking the socket first (``make(ws, env_id)``...) that send their JSON text
 with ``ws.send``. Underneath they call the I/O-free handlers of ``gymie.methods``.
+Nothing in the core imports this module; the server builds its Dispatcher here, over
+these registries, so ``@override`` applies to it.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+import sys
+import types
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import gymnasium
-
-from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound
+from gymie import backends
+from gymie import envs as _envs
+from gymie.core import Dispatcher
+from gymie.envs import Backend
 from gymie.methods import METHODS, Context
 from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.settings import Settings
 
-log = logging.getLogger("gymie")
-
-# Namespaces whose envs register when a package is imported (Gymnasium 1.x has no plugin hook).
-NAMESPACE_PACKAGES = {"ALE": "ale_py"}
-
-
-def get_env(env_id: str, seed: int | None = None, **kwargs: Any) -> Any:
-    """Instantiate a Gymnasium environment (the default ``get_env``).
-
-    ``seed`` is accepted as in 0.5.4; gymie applies it at the first reset (and to the
-    action space), so ``seed=0`` works too. Other params are ``gymnasium.make`` kwargs
-    (``max_episode_steps``, ``render_mode``, env kwargs...).
-
-    Raises:
-        EnvironmentNotFound: no such id (or its module is missing).
-        EnvironmentMalformed: the id is not of the form ``[namespace/]name[-vN]``.
-    """
-    _import_namespace(env_id)
-    try:
-        return gymnasium.make(env_id, **kwargs)
-    except (gymnasium.error.UnregisteredEnv, ModuleNotFoundError):
-        raise EnvironmentNotFound(env_id) from None
-    except gymnasium.error.Error:
-        raise EnvironmentMalformed(env_id) from None
-
-
-def _import_namespace(env_id: str) -> None:
-    namespace = env_id.split("/", 1)[0] if "/" in env_id else None
-    package = NAMESPACE_PACKAGES.get(namespace or "")
-    if package:
-        try:
-            gymnasium.register_envs(importlib.import_module(package))
-        except ImportError:
-            log.debug("namespace %s needs the package %s", namespace, package)
-
-
-def process_step(step: tuple[Any, Any, bool, dict[str, Any]]) -> tuple[Any, Any, bool, dict[str, Any]]:
-    """Process one ``(observation, reward, done, info)`` step before it is sent (the default does nothing).
-
-    0.5.4's default returned ``observation.tolist()``; gymie converts NumPy values when it
-    encodes, so an override may return arrays or lists alike.
-    """
-    return step
-
-
 envs = EnvRegistry()
-overrides = OverrideRegistry(get_env=get_env, process_step=process_step)
+overrides = OverrideRegistry(get_env=_envs.get_env, process_step=_envs.process_step)
 settings = Settings()
 public: dict[str, Callable[..., None]] = {}
+backend: Backend = backends.create(settings)
+"""Where the module-level functions run envs; ``dispatcher()`` replaces it for a server's settings."""
+
+if TYPE_CHECKING:
+    get_env: Callable[..., Any]
+    process_step: Callable[[_envs.Step], Any]
+
+
+class _ApiModule(types.ModuleType):
+    """``gymie.api.get_env`` / ``process_step`` are the hooks in force, so ``@override`` rebinds them.
+
+    0.5.4's ``override`` assigned the module globals; code written for it (its Retro and Unity
+    tests) calls ``gymie.api.get_env(...)`` after overriding and expects the override. The
+    defaults stay at ``gymie.envs.get_env`` / ``gymie.envs.process_step``.
+    """
+
+    @property
+    def get_env(self) -> Callable[..., Any]:
+        """The ``get_env`` in force."""
+        return overrides.get_env
+
+    @property
+    def process_step(self) -> Callable[[_envs.Step], Any]:
+        """The ``process_step`` in force."""
+        return overrides.process_step
+
+
+sys.modules[__name__].__class__ = _ApiModule
 
 
 def override(func_name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator that replaces ``get_env`` or ``process_step`` (for Retro, Unity and other gym-likes).
+
+    As in 0.5.4, ``gymie.api.get_env`` / ``gymie.api.process_step`` then name the override too
+    (the defaults stay at ``gymie.envs.get_env`` / ``gymie.envs.process_step``).
 
     Raises:
         ValueError: ``func_name`` is not one of the two.
@@ -90,9 +79,23 @@ def lookup_env(instance_id: str) -> Any:
     return envs.instance(instance_id).env
 
 
+def dispatcher(new_settings: Settings | None = None, runtime: Any = None) -> Dispatcher:
+    """A Dispatcher over these registries; ``new_settings`` become the module's settings.
+
+    The backend follows ``settings.isolation``; ``runtime`` is how a process backend waits
+    (the server passes a green one).
+    """
+    global settings, backend
+    if new_settings is not None:
+        settings = new_settings
+    if new_settings is not None or runtime is not None:
+        backend = backends.create(settings, runtime)
+    return Dispatcher(envs, overrides, settings, backend=backend)
+
+
 def default_context() -> Context:
-    """The context the module-level functions and the default server use."""
-    return Context(envs, overrides, settings)
+    """The context the module-level functions use."""
+    return Context(envs, overrides, settings, backend, methods=METHODS)
 
 
 class _Socket(Protocol):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from gymie import security
+from gymie.server import security
 from gymie.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -180,13 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     for module in args.imports:
         importlib.import_module(module)
     if args.processes > 1:
-        from gymie import supervisor  # no eventlet in the parent
+        from gymie.server import supervisor  # no eventlet in the parent
 
         raise SystemExit(_bound(lambda: supervisor.run(args.host, args.port, settings, args.processes)))
-    from gymie import server  # eventlet loads only now
+    from gymie.server import serving  # eventlet loads only now
 
-    sock = _bound(lambda: server.listen(args.host, args.port))
-    server.serve(sock, settings)
+    sock = _bound(lambda: serving.listen(args.host, args.port))
+    serving.serve(sock, settings)
 
 
 def _bound(call: Callable[[], T]) -> T:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gymie import codec
+from gymie.envs import Backend
 from gymie.exceptions import (
     ERRORS,
     GymieError,
@@ -29,6 +30,8 @@ from gymie.exceptions import (
 )
 from gymie.methods import METHODS, Context
 from gymie.protocol import (
+    MSGPACK_SUBPROTOCOL,
+    SUBPROTOCOLS,
     Reply,
     Request,
     is_jsonrpc,
@@ -41,10 +44,9 @@ from gymie.protocol import (
 from gymie.registry import EnvRegistry, Method, MethodRegistry, OverrideRegistry
 from gymie.settings import Settings
 
-log = logging.getLogger("gymie")
+__all__ = ["MSGPACK_SUBPROTOCOL", "SUBPROTOCOLS", "Dispatcher", "Observer", "Session", "as_gymie_error"]
 
-MSGPACK_SUBPROTOCOL = "gymie.msgpack"
-SUBPROTOCOLS = (MSGPACK_SUBPROTOCOL,)
+log = logging.getLogger("gymie")
 _session_ids = itertools.count(1)
 
 
@@ -87,7 +89,11 @@ class ParamsCheck:
 
 
 class Dispatcher:
-    """Turns messages into Replies for the connections of one server process."""
+    """Turns messages into Replies for the connections of one server process.
+
+    ``backend`` is where ``make`` runs envs (``gymie.backends.create(settings)`` picks one;
+    ``gymie.api.dispatcher()`` builds a Dispatcher over 0.5.4's registries with it).
+    """
 
     def __init__(
         self,
@@ -96,18 +102,22 @@ class Dispatcher:
         settings: Settings | None = None,
         methods: MethodRegistry = METHODS,
         observer: Observer | None = None,
+        *,
+        backend: Backend,
     ) -> None:
         self.envs = envs
         self.overrides = overrides
         self.settings = settings or Settings()
+        self.backend = backend
         self.methods = methods
         self.observer = observer
         self._signatures = {name: ParamsCheck(m.handler) for name, m in methods.items()}
 
     def open_session(self, subprotocol: str | None = None) -> Session:
         """Start a connection; the msgpack subprotocol implies JSON-RPC from the first message."""
-        session = Session(Context(self.envs, self.overrides, self.settings))
-        session.ctx.owner = session.id
+        ctx = Context(self.envs, self.overrides, self.settings, self.backend, methods=self.methods)
+        session = Session(ctx)
+        ctx.owner = session.id
         session.msgpack = session.rpc = subprotocol == MSGPACK_SUBPROTOCOL
         return session
 
@@ -214,7 +224,7 @@ class Dispatcher:
             raise
 
     def _drop_dead_instances(self) -> None:
-        """Forget instances whose worker process is gone (``dead`` is set by ``gymie.workers``)."""
+        """Forget instances whose worker process is gone (a backend's proxy sets ``dead``)."""
         for instance_id in list(self.envs):
             instance = self.envs.instance(instance_id)
             if getattr(instance.adapter, "dead", False):

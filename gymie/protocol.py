@@ -12,6 +12,9 @@ from typing import Any
 
 from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound
 
+MSGPACK_SUBPROTOCOL = "gymie.msgpack"
+"""The WebSocket subprotocol of msgpack sessions (JSON-RPC from the first message, binary frames)."""
+SUBPROTOCOLS = (MSGPACK_SUBPROTOCOL,)
 MAX_CLOSE_REASON = 123  # a close frame's payload is at most 125 bytes, 2 of them the code
 JSONRPC = "2.0"
 _NO_ID = object()

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gymie.compat import EnvAdapter, adapt
-from gymie.exceptions import InstanceNotFound
+from gymie.exceptions import InstanceNotFound, LimitExceeded
+from gymie.settings import Settings
 
 OVERRIDABLE = ("get_env", "process_step")
 
@@ -50,6 +51,17 @@ class EnvRegistry(MutableMapping[str, Any]):
     def owned_by(self, owner: int) -> list[str]:
         """Ids of the instances a session made."""
         return [key for key, inst in self._instances.items() if inst.owner == owner]
+
+    def check_room(self, owner: int | None, settings: Settings) -> None:
+        """Raise LimitExceeded when one more env would pass ``max_envs`` or the per-connection cap.
+
+        A vector env counts as one environment: it is one instance (and one worker process).
+        """
+        if settings.max_envs is not None and len(self) >= settings.max_envs:
+            raise LimitExceeded(f"{settings.max_envs} environments per server")
+        cap = settings.max_envs_per_connection
+        if cap is not None and owner is not None and len(self.owned_by(owner)) >= cap:
+            raise LimitExceeded(f"{cap} environments per connection")
 
     def __getitem__(self, instance_id: str) -> Any:
         return self._instances[instance_id].env

@@ -1,7 +1,8 @@
 """What the operator decides: which environments may be made, the server's limits and its security.
 
 A Settings object is plain data (it is pickled to the processes of ``--processes N``); the
-code that enforces each field lives with its concern: ``limits``, ``security``, ``workers``.
+code that enforces each field lives with its concern: the registry (env limits), ``gymie.server``
+(connections, security), ``gymie.backends`` (isolation).
 """
 
 from __future__ import annotations

@@ -8,8 +8,6 @@ here loops over the sub-environments: batches stay NumPy arrays from the env to 
 
 from __future__ import annotations
 
-import importlib
-import logging
 from enum import Enum
 from typing import Any
 
@@ -19,9 +17,8 @@ from gymnasium.envs.registration import parse_env_id
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 from gymie.compat import EnvAdapter
+from gymie.envs import import_namespace
 from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound, InvalidParams
-
-log = logging.getLogger("gymie")
 
 MODES = ("sync", "async", "vector_entry_point")
 """The vectorization modes of ``gymnasium.make_vec``."""
@@ -38,15 +35,12 @@ def make_adapter(
     kwargs: dict[str, Any],
     seed: int | None,
 ) -> VectorAdapter:
-    """Make the vector env and its adapter: the factory ``make_vec`` runs (in a worker, when isolated).
+    """Make the vector env and its adapter: the factory ``make_vec`` hands to the backend.
 
     Raises:
         GymieError: as :func:`make_vector_env`.
     """
-    from gymie.api import NAMESPACE_PACKAGES  # api imports the methods, which import this module
-
-    env = make_vector_env(env_id, num_envs, vectorization_mode, vector_kwargs, kwargs, NAMESPACE_PACKAGES)
-    return VectorAdapter(env, seed)
+    return VectorAdapter(make_vector_env(env_id, num_envs, vectorization_mode, vector_kwargs, kwargs), seed)
 
 
 def make_vector_env(
@@ -55,7 +49,6 @@ def make_vector_env(
     vectorization_mode: str | None,
     vector_kwargs: dict[str, Any],
     kwargs: dict[str, Any],
-    namespaces: dict[str, str],
 ) -> VectorEnv[Any, Any, Any]:
     """Return ``gymnasium.make_vec(...)``, importing the package of a namespaced id first.
 
@@ -70,7 +63,7 @@ def make_vector_env(
         parse_env_id(env_id)
     except gymnasium.error.Error:
         raise EnvironmentMalformed(env_id) from None
-    import_namespace(env_id, namespaces)
+    import_namespace(env_id)
     if vectorization_mode == "async":
         vector_kwargs = {"context": ASYNC_CONTEXT, **vector_kwargs}
     try:
@@ -80,21 +73,6 @@ def make_vector_env(
     except (gymnasium.error.Error, TypeError, ValueError) as err:
         params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode}
         raise InvalidParams({**params, "vector_kwargs": vector_kwargs, **kwargs}) from err
-
-
-def import_namespace(env_id: str | None, namespaces: dict[str, str]) -> None:
-    """Register the envs of the package behind ``env_id``'s namespace (all of them for None).
-
-    Gymnasium 1.x registers ``ALE/...`` ids only once ``ale_py`` is imported; a missing package
-    is not an error here (``make`` then reports the id as not found).
-    """
-    prefix = None if env_id is None else env_id.split("/", 1)[0] if "/" in env_id else ""
-    wanted = {k: v for k, v in namespaces.items() if prefix is None or k == prefix}
-    for namespace, package in wanted.items():
-        try:
-            gymnasium.register_envs(importlib.import_module(package))
-        except ImportError:
-            log.debug("namespace %s needs the package %s", namespace, package)
 
 
 def mode_name(env: VectorEnv[Any, Any, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gymie import api, override
+from gymie import envs, override
 from tests.faults import CrashEnv
 
 
@@ -16,4 +16,4 @@ from tests.faults import CrashEnv
 def get_env(env_id: str, **kwargs: Any) -> Any:
     if env_id == "Custom-v0":
         return CrashEnv(**kwargs)
-    return api.get_env(env_id, **kwargs)
+    return envs.get_env(env_id, **kwargs)

@@ -122,7 +122,7 @@ def test_override_get_env_as_a_decorator(ws: Recorder, restore_overrides: None) 
     @gymie.override("get_env")
     def my_get_env(env_id: str, **kwargs: Any) -> Any:
         calls.append((env_id, kwargs))
-        return api.get_env("CartPole-v1")
+        return gymie.envs.get_env("CartPole-v1")
 
     assert my_get_env.__name__ == "my_get_env"  # the decorator returns the function
     api.make(ws, "MyGame", seed=0, worker_id=3)
@@ -173,9 +173,10 @@ def server_module() -> Any:
 
     with warnings.catch_warnings():
         # eventlet announces its bugfix-only status on import with an EventletDeprecationWarning,
-        # which is not a DeprecationWarning, and attributes it to gymie/server.py.
+        # which is not a DeprecationWarning.
         warnings.filterwarnings("ignore", r"\s*Eventlet is deprecated")
         import gymie.server
+        import gymie.server.serving  # noqa: F401  (the package loads its modules lazily)
 
     return gymie.server
 
@@ -211,7 +212,8 @@ def test_server_keeps_0_5_4_names(server_module: Any) -> None:
     import socket
 
     assert callable(server_module.dispatch) and callable(server_module.start)
-    assert server_module.start is gymie.start and server_module.message_handle.__module__ == "gymie.server"
+    assert server_module.start is gymie.start
+    assert server_module.message_handle.__module__.startswith("gymie.server.")
     assert socket.socket.__module__ == "socket"  # importing eventlet patched nothing
 
 
@@ -250,3 +252,21 @@ def test_start_serves_as_in_0_5_4() -> None:
         proc.wait(TIMEOUT)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_override_rebinds_the_api_names_as_0_5_4_did(restore_overrides: None) -> None:
+    # 0.5.4's Retro and Unity tests call gymie.api.get_env(...) after overriding it.
+    @gymie.override("get_env")
+    def retro_get_env(env_id: str, **kwargs: Any) -> Any:
+        return gymie.envs.get_env("CartPole-v1")
+
+    @gymie.override("process_step")
+    def unity_process_step(step: Any) -> Any:
+        return step
+
+    assert api.get_env is retro_get_env and api.process_step is unity_process_step
+    env = api.get_env("Airstriker-Genesis")
+    assert env.spec.id == "CartPole-v1"
+    env.close()
+    api.overrides.restore()
+    assert api.get_env is gymie.envs.get_env and api.process_step is gymie.envs.process_step

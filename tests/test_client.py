@@ -19,8 +19,10 @@ from websockets.protocol import State
 from websockets.sync.server import ServerConnection, serve
 
 import gymie.client
-from gymie import api, codec, connection, core
-from gymie.client import Client, InMemoryConnection
+from gymie import api, codec, core
+from gymie.backends.local import LocalBackend
+from gymie.client import Client, InMemoryConnection, connection
+from gymie.client.remote import writable
 from gymie.core import Dispatcher
 from gymie.exceptions import (
     EnvironmentNotAllowed,
@@ -32,7 +34,6 @@ from gymie.exceptions import (
     WrongAction,
 )
 from gymie.registry import EnvRegistry, OverrideRegistry
-from gymie.remote import writable
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
 from tests.conftest import ROOT, SCALE, TIMEOUT, ServerProcess
@@ -46,7 +47,7 @@ TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
 
 def new_dispatcher(settings: Settings | None = None) -> Dispatcher:
     overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, settings or Settings())
+    return Dispatcher(EnvRegistry(), overrides, settings or Settings(), backend=LocalBackend())
 
 
 @pytest.fixture

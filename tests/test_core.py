@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gymie import api
+from gymie.backends.local import LocalBackend
 from gymie.core import Dispatcher, Session
 from gymie.exceptions import EnvironmentNotFound
 from gymie.protocol import Reply, truncate_reason
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*WARN:UserWarning")
 @pytest.fixture
 def dispatcher() -> Dispatcher:
     overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings())
+    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from gymie import api, codec
+from gymie.backends.local import LocalBackend
 from gymie.core import MSGPACK_SUBPROTOCOL, Dispatcher, Session
 from gymie.exceptions import ERRORS
 from gymie.methods import METHODS
@@ -146,7 +147,7 @@ def dispatcher() -> Dispatcher:
     import tests.support  # noqa: F401  (registers gymie-test/*)
 
     overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings())
+    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
 
 
 def run(dispatcher: Dispatcher, raw: str | bytes, subprotocol: str | None = None, rpc: bool = False) -> None:

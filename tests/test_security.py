@@ -1,4 +1,4 @@
-"""Token, Origin and allow-list checks: unit tests of ``gymie.security``, then over real handshakes."""
+"""Token, Origin and allow-list checks: unit tests of ``gymie.server.security``, then over real handshakes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from gymie import security
+from gymie.server import security
 from gymie.settings import Settings
 from tests.conftest import TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import http_get

@@ -15,7 +15,9 @@ from gymnasium.wrappers.vector import RecordEpisodeStatistics
 
 import gymie.client
 from gymie import api, codec, spaces
+from gymie.backends.local import LocalBackend
 from gymie.client import Client, InMemoryConnection
+from gymie.client.remote import RemoteVectorEnv
 from gymie.core import Dispatcher, Session
 from gymie.exceptions import (
     EnvironmentMalformed,
@@ -26,7 +28,6 @@ from gymie.exceptions import (
     WrongAction,
 )
 from gymie.registry import EnvRegistry, OverrideRegistry
-from gymie.remote import RemoteVectorEnv
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
 from tests.conftest import TIMEOUT, start_server
@@ -38,7 +39,7 @@ N = 64
 @pytest.fixture
 def dispatcher() -> Dispatcher:
     overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings())
+    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
 
 
 def open_client(transport: str, request: pytest.FixtureRequest, dispatcher: Dispatcher) -> Client:

@@ -15,9 +15,11 @@ import gymnasium
 import numpy as np
 import pytest
 
-from gymie import api, workers
+from gymie import api
+from gymie.backends import process as workers
 from gymie.compat import adapt
 from gymie.core import Dispatcher
+from gymie.envs import make_adapter
 from gymie.exceptions import EnvironmentNotFound, InternalError, StepTimeout, WorkerCrashed
 from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.settings import Settings
@@ -25,12 +27,14 @@ from tests import faults
 from tests.conftest import SCALE
 
 SETTINGS = Settings(isolation="process", imports=["tests.faults"])
+LIVE: set[workers.WorkerEnv] = set()
+"""The workers this module's launches started and have not reaped."""
 pytestmark = pytest.mark.filterwarnings("ignore:.*WARN:UserWarning")
 
 
 def launch(env_id: str = faults.ENV_ID, settings: Settings = SETTINGS, **kwargs: Any) -> workers.WorkerEnv:
-    factory = functools.partial(workers.make_adapter, api.get_env, env_id, kwargs)
-    return workers.launch(factory, settings)
+    factory = functools.partial(make_adapter, api.get_env, env_id, kwargs)
+    return workers.launch(factory, settings, registry=LIVE)
 
 
 @pytest.fixture
@@ -112,7 +116,7 @@ def test_a_worker_killed_from_outside_while_idle_is_a_crash(worker: workers.Work
 def test_failures_while_making_the_env(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         launch(**kwargs)
-    assert workers.live_workers() == []
+    assert LIVE == set()
 
 
 def test_an_unknown_id_is_not_found() -> None:
@@ -138,7 +142,7 @@ def test_close_closes_the_env_and_ends_the_worker(tmp_path: Path) -> None:
     assert faults.traced(trace) == ["made", "closed"]
     assert proxy.exitcode == 0 and proxy.dead
     proxy.close()  # twice is fine
-    assert workers.live_workers() == []
+    assert LIVE == set()
 
 
 def test_an_env_that_fails_to_close_reports_it_and_still_ends(tmp_path: Path) -> None:
@@ -155,6 +159,7 @@ def test_a_worker_whose_server_goes_away_closes_its_env(tmp_path: Path) -> None:
     proxy.process.join(5 * SCALE)
     assert faults.traced(trace) == ["made", "closed"] and proxy.process.exitcode == 0
     proxy.dead = True
+    LIVE.discard(proxy)
     workers._live.discard(proxy)
 
 
@@ -189,7 +194,7 @@ def test_a_factory_that_does_not_pickle_is_an_internal_error() -> None:
 @pytest.fixture
 def dispatcher() -> Dispatcher:
     overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, SETTINGS)
+    return Dispatcher(EnvRegistry(), overrides, SETTINGS, backend=workers.ProcessBackend(SETTINGS))
 
 
 def rpc(dispatcher: Dispatcher, session: Any, method: str, **params: Any) -> dict[str, Any]:
@@ -239,7 +244,7 @@ class Unpicklable(Exception):
 
 
 def test_an_exception_that_does_not_rebuild_is_a_remote_error_with_its_message() -> None:
-    from gymie.worker_process import error_info
+    from gymie.backends.worker import error_info
 
     info = error_info(Unpicklable(1, 2))
     rebuilt = workers.rebuild(info)

@@ -9,8 +9,8 @@
         obs, info = env.reset(seed=0)
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
-``client.make`` returns a :class:`~gymie.remote.RemoteEnv` (a ``gymnasium.Env``) and
-``client.make_vec`` a :class:`~gymie.remote.RemoteVectorEnv` (a ``gymnasium.vector.VectorEnv``).
+``client.make`` returns a :class:`~gymie.client.remote.RemoteEnv` (a ``gymnasium.Env``) and
+``client.make_vec`` a :class:`~gymie.client.remote.RemoteVectorEnv` (a ``gymnasium.vector.VectorEnv``).
 msgpack is the default encoding; every call has a timeout; server errors are raised as the same
 :mod:`gymie.exceptions` classes. This module never imports eventlet.
 """
@@ -22,14 +22,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from gymie.connection import (
+from gymie.client.connection import (
     DEFAULT_TIMEOUT,
     Connection,
     Encoding,
     InMemoryConnection,
     WebSocketConnection,
 )
-from gymie.remote import RemoteEnv, RemoteVectorEnv
+from gymie.client.remote import RemoteEnv, RemoteVectorEnv
 
 T = TypeVar("T")
 

@@ -1,40 +1,26 @@
-"""The eventlet transport's entry points: ``listen``, ``serve``, ``start``, and 0.5.4's module API.
+"""Serving one process: ``listen``, ``serve``, and 0.5.4's ``dispatch`` and ``message_handle``.
 
-``start`` is ``gymie.start``; ``dispatch`` and ``message_handle`` are gymie 0.5.4's WSGI app and
-per-message entry point. The app itself is :class:`gymie.app.Server`. Importing this module
-imports eventlet; ``import gymie`` does not (see ``gymie.__init__``).
+``dispatch`` and ``message_handle`` are gymie 0.5.4's WSGI app and per-message entry point.
+The app itself is :class:`gymie.server.app.Server`. Importing this module imports eventlet;
+``import gymie`` and ``import gymie.server`` do not.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
-import multiprocessing
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet
 
-from gymie import api, security
-from gymie.app import RUNNING_TEXT, Server, StartResponse, apply
+from gymie import api
 from gymie.core import Dispatcher, Session
+from gymie.server import security
+from gymie.server.app import Server, StartResponse, apply
+from gymie.server.green import GreenRuntime
 from gymie.settings import Settings
-
-__all__ = [
-    "RUNNING_TEXT",
-    "Server",
-    "apply",
-    "bound_url",
-    "default_dispatcher",
-    "dispatch",
-    "listen",
-    "make_app",
-    "message_handle",
-    "serve",
-    "start",
-]
 
 log = logging.getLogger("gymie")
 
@@ -51,10 +37,11 @@ def make_app(dispatcher: Dispatcher) -> WSGIApp:
 
 
 def default_dispatcher(settings: Settings | None = None) -> Dispatcher:
-    """A Dispatcher over ``gymie.api``'s registries, so ``@override`` applies to it."""
-    if settings is not None:
-        api.settings = settings
-    return Dispatcher(api.envs, api.overrides, api.settings)
+    """A Dispatcher over ``gymie.api``'s registries, so ``@override`` applies to it.
+
+    New ``settings`` also get a new backend, whose worker waits park green threads.
+    """
+    return api.dispatcher(settings, GreenRuntime() if settings is not None else None)
 
 
 _default_app: WSGIApp | None = None
@@ -121,39 +108,3 @@ def serve(
         log.info("Gymie listening on %s", bound_url(sock))
 
     server.run(sock, on_ready or announce)
-
-
-def start(
-    host: str = "0.0.0.0",
-    port: int = 5000,
-    settings: Settings | None = None,
-    *,
-    processes: int = 1,
-    **options: Any,
-) -> None:
-    """Serve on ``ws://host:port/gym`` until SIGTERM/SIGINT (0.5.4's ``start``, with options).
-
-    ``options`` are :class:`~gymie.settings.Settings` fields, e.g.
-    ``start("127.0.0.1", 5000, isolation="process", step_timeout=10, token="...")``;
-    ``processes`` > 1 serves the port from that many processes (see ``gymie.supervisor``).
-    ``$GYMIE_TOKEN`` is the token when none is given.
-
-    In a process that multiprocessing is bootstrapping (a worker re-importing a main module
-    that calls ``start()`` without an ``if __name__ == "__main__":`` guard) this does nothing.
-
-    Raises:
-        ValueError: an option is out of range.
-        OSError: the address cannot be bound.
-    """
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        return
-    settings = dataclasses.replace(settings if settings is not None else api.settings, **options)
-    if settings.token is None:
-        settings.token = security.token_from_env()
-    settings.check()
-    if processes > 1:
-        from gymie import supervisor
-
-        supervisor.run(host, port, settings, processes)
-        return
-    serve(listen(host, port), settings)

@@ -1,6 +1,6 @@
 """Remote environments as Gymnasium envs: :class:`RemoteEnv` and :class:`RemoteVectorEnv`.
 
-Each stands in for one instance on a gymie server, over any :class:`~gymie.connection.Connection`.
+Each stands in for one instance on a gymie server, over any :class:`~gymie.client.connection.Connection`.
 Spaces are rebuilt from the server's exact descriptions; values come back with the space's dtype
 and structure. Arrays are returned writable: msgpack delivers read-only views of the frame, which
 are copied (a few microseconds even for an Atari frame), so envs behave like local ones.
@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from gymie.connection import Connection
+from gymie.client.connection import Connection
 from gymie.exceptions import InstanceNotFound
 from gymie.spaces import from_description, from_jsonable
 

@@ -1,8 +1,9 @@
-"""Worker processes, server side: each environment in its own process, behind the EnvAdapter interface.
+"""The process backend: each environment in its own worker process (``--isolation process``).
 
-:func:`launch` starts a worker (``gymie.worker_process``) that builds its env with a picklable
-factory and answers commands over a pipe. The server holds a :class:`WorkerEnv`: an EnvAdapter
-whose calls cross that pipe, so ``core`` and ``methods`` use it like any other adapter.
+:class:`ProcessBackend` is the :class:`~gymie.envs.Backend`; its :func:`launch` starts a worker
+(``gymie.backends.worker``) that builds its env with a picklable factory and answers commands
+over a pipe. The server holds a :class:`WorkerEnv`: an EnvAdapter whose calls cross that pipe,
+so ``core`` and ``methods`` use it like any other adapter.
 
 How failures show on the server side:
 
@@ -14,7 +15,7 @@ How failures show on the server side:
 After the last two the WorkerEnv is ``dead`` and the dispatcher drops its instance.
 
 Waiting for a reply goes through a :class:`Runtime`. The default one blocks; the server
-installs one that parks the green thread on the pipe's fd, so the eventlet hub keeps
+hands the backend one that parks the green thread on the pipe's fd, so the eventlet hub keeps
 serving other connections while a worker computes. Pickles only ever travel between the
 server and its own workers; nothing from the wire is unpickled.
 """
@@ -32,10 +33,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from gymie.compat import EnvAdapter, adapt
+from gymie.backends.worker import ErrorInfo, RemoteError, RemoteTraceback, worker_main
+from gymie.compat import EnvAdapter
 from gymie.exceptions import InternalError, StepTimeout, WorkerCrashed
 from gymie.settings import Settings
-from gymie.worker_process import ErrorInfo, RemoteError, RemoteTraceback, worker_main
 
 log = logging.getLogger("gymie")
 
@@ -75,14 +76,36 @@ class BlockingRuntime:
         """Nothing to do."""
 
 
-_runtime: Runtime = BlockingRuntime()
 _live: set[WorkerEnv] = set()
+"""Every worker of this process not reaped yet, whichever backend started it (killed at exit)."""
 
 
-def set_runtime(runtime: Runtime) -> None:
-    """Use ``runtime`` for every WorkerEnv made from now on (the server installs a green one)."""
-    global _runtime
-    _runtime = runtime
+class ProcessBackend:
+    """Runs each env in a worker process started from a forkserver; one per server process."""
+
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.runtime: Runtime = runtime or BlockingRuntime()
+        self.workers: set[WorkerEnv] = set()
+
+    def start(self, factory: Callable[[], EnvAdapter]) -> WorkerEnv:
+        """Launch a worker that builds the env; see :func:`launch`."""
+        return launch(factory, self.settings, self.runtime, self.workers)
+
+    def live_workers(self) -> int:
+        """Workers started by this backend and not reaped yet."""
+        return len(self.workers)
+
+    def warm_up(self) -> None:
+        """Start the forkserver (and its imports) now, so that the first ``make`` does not wait for it."""
+        process = _context(self.settings.imports).Process(target=_noop, name="gymie-warm-up")
+        process.start()
+        process.join()
+
+    def kill_all(self) -> None:
+        """Kill every worker at once; their proxies find out on their next call."""
+        for proxy in list(self.workers):
+            proxy.process.kill()
 
 
 def rebuild(info: ErrorInfo) -> Exception:
@@ -119,7 +142,14 @@ class WorkerEnv(EnvAdapter):
     worker crashed or was killed; every later call raises WorkerCrashed.
     """
 
-    def __init__(self, process: Any, conn: Connection, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        process: Any,
+        conn: Connection,
+        timeout: float | None = None,
+        runtime: Runtime | None = None,
+        registry: set[WorkerEnv] | None = None,
+    ) -> None:
         # No super().__init__(): the env, its spaces and its seed live in the worker.
         self.env = self
         self.process = process
@@ -129,7 +159,10 @@ class WorkerEnv(EnvAdapter):
         self.exitcode: int | None = None
         self.exit_reason = ""
         self._conn = conn
-        self._runtime = _runtime
+        self._runtime: Runtime = runtime or BlockingRuntime()
+        self._registry = registry if registry is not None else set()
+        self._registry.add(self)
+        _live.add(self)
         self._lock = self._runtime.lock()
         self._attributes: dict[str, Any] = {}
 
@@ -236,20 +269,22 @@ class WorkerEnv(EnvAdapter):
                 self.process.close()  # its sentinel fd, now rather than whenever the GC runs
             self._runtime.notify_close(self._conn.fileno())
             self._conn.close()
+            self._registry.discard(self)
             _live.discard(self)
 
 
-def make_adapter(get_env: Callable[..., Any], env_id: str, kwargs: dict[str, Any]) -> EnvAdapter:
-    """The factory ``make`` sends to a worker: ``get_env`` then the adapter, both in the worker."""
-    return adapt(get_env(env_id, **kwargs), seed=kwargs.get("seed"))
-
-
-def launch(factory: Callable[[], Any], settings: Settings) -> WorkerEnv:
+def launch(
+    factory: Callable[[], Any],
+    settings: Settings,
+    runtime: Runtime | None = None,
+    registry: set[WorkerEnv] | None = None,
+) -> WorkerEnv:
     """Start a worker that builds its env with ``factory()`` and return the proxy to it.
 
     ``factory`` must pickle (a module-level function, or a ``functools.partial`` of one) and
     return an object with the adapter interface (``reset``, ``step``, ``close``... and the
-    spaces); ``make`` sends ``partial(make_adapter, get_env, env_id, kwargs)``.
+    spaces); ``make`` sends ``partial(gymie.envs.make_adapter, get_env, env_id, kwargs)``.
+    ``registry`` is the set the proxy stays in until its worker is reaped.
 
     Raises:
         InternalError: the factory does not pickle, or no process could be started.
@@ -275,26 +310,13 @@ def launch(factory: Callable[[], Any], settings: Settings) -> WorkerEnv:
         raise InternalError(f"a worker process could not be started: {exc}") from exc
     finally:
         child.close()
-    proxy = WorkerEnv(process, parent, settings.step_timeout)
-    _live.add(proxy)
+    proxy = WorkerEnv(process, parent, settings.step_timeout, runtime, registry)
     proxy._start(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
     return proxy
 
 
-def warm_up(settings: Settings) -> None:
-    """Start the forkserver (and its imports) now, so that the first ``make`` does not wait for it."""
-    process = _context(settings.imports).Process(target=_noop, name="gymie-warm-up")
-    process.start()
-    process.join()
-
-
 def _noop() -> None:
     pass
-
-
-def live_workers() -> list[WorkerEnv]:
-    """The proxies whose worker has not been reaped yet."""
-    return list(_live)
 
 
 @atexit.register
@@ -310,6 +332,6 @@ def _context(imports: list[str]) -> Any:
     # spawn where forkserver does not exist. Never fork: the server has eventlet loaded.
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["gymie.workers", "gymie.api", *imports])
+        context.set_forkserver_preload(["gymie.backends.worker", "gymie.api", *imports])
         return context
     return multiprocessing.get_context("spawn")

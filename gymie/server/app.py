@@ -24,11 +24,12 @@ import eventlet
 from eventlet import greenthread, hubs, wsgi
 from greenlet import GreenletExit
 
-from gymie import __version__, security, workers
-from gymie.core import SUBPROTOCOLS, Dispatcher, Session
-from gymie.green import DeadlinePool, GreenRuntime, GymieWebSocketWSGI, SignalWatch, request_arrived
-from gymie.metrics import Metrics
-from gymie.protocol import Reply
+from gymie import __version__
+from gymie.core import Dispatcher, Session
+from gymie.protocol import SUBPROTOCOLS, Reply
+from gymie.server import security
+from gymie.server.green import DeadlinePool, GymieWebSocketWSGI, SignalWatch, request_arrived
+from gymie.server.metrics import Metrics
 
 log = logging.getLogger("gymie")
 
@@ -70,6 +71,7 @@ class Server:
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self.settings = dispatcher.settings
+        self.backend = dispatcher.backend
         self.connections: set[_Connection] = set()
         self.sockets = 0  # WebSockets open or opening: what max_connections counts
         self.stopping = False
@@ -78,7 +80,7 @@ class Server:
             dispatcher.methods,
             lambda: self.sockets,
             lambda: len(dispatcher.envs),
-            lambda: len(workers.live_workers()),
+            self.backend.live_workers,
         )
         dispatcher.observer = self.metrics
         self._gym = GymieWebSocketWSGI(self.serve_connection, self.settings.max_message_size)
@@ -134,7 +136,7 @@ class Server:
             "pid": os.getpid(),
             "connections": self.sockets,
             "envs": len(self.dispatcher.envs),
-            "workers": len(workers.live_workers()),
+            "workers": self.backend.live_workers(),
             "isolation": self.settings.isolation,
             "uptime_seconds": round(time.time() - self.started, 3),
         }
@@ -201,9 +203,7 @@ class Server:
         ``on_ready`` is called once the server accepts connections and handles signals.
         """
         settings = self.settings
-        workers.set_runtime(GreenRuntime())
-        if settings.isolation == "process":
-            workers.warm_up(settings)
+        self.backend.warm_up()
         access = logging.getLogger("gymie.access")
         access.setLevel(logging.INFO if settings.access_log else logging.WARNING)
         pool = DeadlinePool((settings.max_connections or 10_000) + POOL_HEADROOM, settings.handshake_timeout)
@@ -257,8 +257,7 @@ class Server:
 
     def _cut(self) -> None:
         log.warning("cutting %d connection(s) still busy", len(self.connections))
-        for proxy in workers.live_workers():
-            proxy.process.kill()
+        self.backend.kill_all()
         for conn in list(self.connections):
             hubs.get_hub().schedule_call_global(0, _interrupt, conn, False)
 

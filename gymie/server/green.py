@@ -35,7 +35,7 @@ class _TimedOut(Exception):
 
 
 class GreenRuntime:
-    """The ``gymie.workers.Runtime`` of a server: waits park the green thread, not the hub."""
+    """The ``gymie.backends.process.Runtime`` of a server: waits park the green thread, not the hub."""
 
     def wait_readable(self, fileno: int, timeout: float | None) -> bool:
         """Park until ``fileno`` is readable (a reply, or EOF when the worker died) or the timeout."""

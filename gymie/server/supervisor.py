@@ -28,7 +28,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from gymie import security
+from gymie.server import security
 from gymie.settings import LOG_FORMAT, Settings
 
 log = logging.getLogger("gymie")
@@ -179,10 +179,10 @@ def child_main(host: str, port: int, settings: Settings, log_level: int, ready: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the server installs its own handlers
     for module in settings.imports:
         importlib.import_module(module)
-    from gymie import server  # eventlet loads here, in the child only
+    from gymie.server import serving  # eventlet loads here, in the child only
 
     try:
-        sock = server.listen(host, port, reuse_port=True)
+        sock = serving.listen(host, port, reuse_port=True)
     except OSError as err:
         print(f"gymie: {err.strerror or err}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -191,4 +191,4 @@ def child_main(host: str, port: int, settings: Settings, log_level: int, ready: 
         ready.send(os.getpid())
         ready.close()
 
-    server.serve(sock, settings, on_ready=say_ready)
+    serving.serve(sock, settings, on_ready=say_ready)

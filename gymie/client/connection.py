@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from gymie import codec
+from gymie import codec, protocol
 from gymie.exceptions import InvalidMessage, from_wire
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ log = logging.getLogger("gymie.client")
 
 Encoding = Literal["msgpack", "json"]
 Params = Mapping[str, Any] | Sequence[Any]
-MSGPACK_SUBPROTOCOL = Subprotocol("gymie.msgpack")  # core.MSGPACK_SUBPROTOCOL, without loading the core
+MSGPACK_SUBPROTOCOL = Subprotocol(protocol.MSGPACK_SUBPROTOCOL)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_SIZE = 2**28
 """Largest reply accepted (websockets' own default, 1 MiB, is below one batch of Atari frames)."""

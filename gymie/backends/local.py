@@ -1,0 +1,25 @@
+"""The in-server backend: each env lives in the server process itself (``--isolation none``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gymie.compat import EnvAdapter
+
+
+class LocalBackend:
+    """Runs factories in this process: fast, but a crash or a hang of one env is the server's."""
+
+    def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
+        """Build the env here and return its adapter."""
+        return factory()
+
+    def live_workers(self) -> int:
+        """No worker processes."""
+        return 0
+
+    def warm_up(self) -> None:
+        """Nothing to prepare."""
+
+    def kill_all(self) -> None:
+        """Nothing to kill: in-process envs end with the server."""

@@ -1,0 +1,109 @@
+"""Making environments: the default hooks, namespace packages, and where envs run.
+
+- :func:`get_env` and :func:`process_step` are the defaults of the two ``@override`` hooks;
+- :func:`make_adapter` is the picklable factory ``make`` hands to a :class:`Backend`;
+- :class:`Backend` is where that factory runs (in the server, in a worker process...): the
+  core defines it and is handed one; the implementations live in ``gymie.backends``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import gymnasium
+
+from gymie.compat import EnvAdapter, adapt
+from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound
+
+log = logging.getLogger("gymie")
+
+NAMESPACE_PACKAGES = {"ALE": "ale_py"}
+"""Namespaces whose envs register when a package is imported (Gymnasium 1.x has no plugin hook)."""
+
+Step = tuple[Any, Any, bool, dict[str, Any]]
+"""Old Gym's ``(observation, reward, done, info)``: what ``process_step`` takes and returns."""
+
+
+def get_env(env_id: str, seed: int | None = None, **kwargs: Any) -> Any:
+    """Instantiate a Gymnasium environment (the default ``get_env``).
+
+    ``seed`` is accepted as in 0.5.4; gymie applies it at the first reset (and to the
+    action space), so ``seed=0`` works too. Other params are ``gymnasium.make`` kwargs
+    (``max_episode_steps``, ``render_mode``, env kwargs...).
+
+    Raises:
+        EnvironmentNotFound: no such id (or its module is missing).
+        EnvironmentMalformed: the id is not of the form ``[namespace/]name[-vN]``.
+    """
+    import_namespace(env_id)
+    try:
+        return gymnasium.make(env_id, **kwargs)
+    except (gymnasium.error.UnregisteredEnv, ModuleNotFoundError):
+        raise EnvironmentNotFound(env_id) from None
+    except gymnasium.error.Error:
+        raise EnvironmentMalformed(env_id) from None
+
+
+def process_step(step: Step) -> Step:
+    """Process one ``(observation, reward, done, info)`` step before it is sent (the default does nothing).
+
+    0.5.4's default returned ``observation.tolist()``; gymie converts NumPy values when it
+    encodes, so an override may return arrays or lists alike.
+    """
+    return step
+
+
+def import_namespace(env_id: str | None) -> None:
+    """Register the envs of the package behind ``env_id``'s namespace (of every known one for None).
+
+    Gymnasium 1.x registers ``ALE/...`` ids only once ``ale_py`` is imported; a missing package
+    is not an error here (``make`` then reports the id as not found).
+    """
+    prefix = None if env_id is None else env_id.split("/", 1)[0] if "/" in env_id else ""
+    for namespace, package in NAMESPACE_PACKAGES.items():
+        if prefix is not None and namespace != prefix:
+            continue
+        try:
+            gymnasium.register_envs(importlib.import_module(package))
+        except ImportError:
+            log.debug("namespace %s needs the package %s", namespace, package)
+
+
+def make_adapter(get_env: Callable[..., Any], env_id: str, kwargs: dict[str, Any]) -> EnvAdapter:
+    """What ``make`` asks a backend to run: ``get_env`` then the adapter, both where the env lives."""
+    return adapt(get_env(env_id, **kwargs), seed=kwargs.get("seed"))
+
+
+class Backend(Protocol):
+    """Where environments run; the server picks one (``gymie.backends``) and hands it to the core.
+
+    ``start`` runs a picklable factory (a module-level function or a ``functools.partial`` of
+    one) that returns an :class:`~gymie.compat.EnvAdapter`, and returns an adapter the methods
+    use: the factory's own result in the server process, or a proxy to it elsewhere. A proxy
+    whose env died sets ``dead = True`` (and ``exit_reason``) so the dispatcher drops it.
+    """
+
+    def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
+        """Build an env with ``factory()`` and return its adapter (or a proxy to it).
+
+        Raises:
+            GymieError: what the factory raised, or WorkerCrashed/StepTimeout/InternalError
+                when the place it runs failed.
+            TypeError: the factory's arguments do not fit (reported as invalid params).
+        """
+        ...
+
+    def live_workers(self) -> int:
+        """How many processes (or actors) run envs for this backend now."""
+        ...
+
+    def warm_up(self) -> None:
+        """Prepare before the first ``start`` (e.g. start a forkserver); may do nothing."""
+        ...
+
+    def kill_all(self) -> None:
+        """Stop every env process at once (a shutdown that ran out of time)."""
+        ...

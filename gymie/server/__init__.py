@@ -1,0 +1,40 @@
+"""The eventlet server: the WSGI app, green helpers, security, metrics and the ``--processes`` supervisor.
+
+``gymie.server`` still exports gymie 0.5.4's ``start``, ``dispatch`` and ``message_handle``.
+Importing the package loads nothing heavy; each name loads its module on first use, and only
+``serving`` and ``app`` (and what they import) load eventlet.
+
+- ``app``: one process's WSGI app (``/gym``, ``/healthz``, ``/metrics``) and its shutdown;
+- ``green``: eventlet pieces (capped WebSockets, deadlines, signals, green waits for workers);
+- ``serving``: ``listen``, ``serve``, ``dispatch``, ``message_handle``;
+- ``launch``: ``start``, one process or N;
+- ``supervisor``: the parent of ``--processes N`` (never imports eventlet);
+- ``security``, ``metrics``: who may connect; Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "start": "gymie.server.launch",
+    "dispatch": "gymie.server.serving",
+    "message_handle": "gymie.server.serving",
+    "listen": "gymie.server.serving",
+    "serve": "gymie.server.serving",
+    "bound_url": "gymie.server.serving",
+    "default_dispatcher": "gymie.server.serving",
+    "make_app": "gymie.server.serving",
+    "Server": "gymie.server.app",
+    "apply": "gymie.server.app",
+    "RUNNING_TEXT": "gymie.server.app",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'gymie.server' has no attribute {name!r}")
