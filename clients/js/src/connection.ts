@@ -71,8 +71,8 @@ const hasLimit = (ms: number): boolean => ms > 0 && Number.isFinite(ms);
 export class Connection {
   /** The encoding in use (the server may have refused msgpack). */
   readonly encoding: Encoding;
-  /** The default request timeout in milliseconds. */
-  readonly timeout: number;
+  /** The default request timeout in milliseconds (0 or Infinity: none); may be changed. */
+  timeout: number;
   /** Resolves with the close error once the WebSocket has closed. */
   readonly closed: Promise<GymieConnectionError>;
 
@@ -80,7 +80,6 @@ export class Connection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closeError: GymieConnectionError | null = null;
-  private closing = false;
 
   private constructor(socket: WebSocketLike, encoding: Encoding, timeout: number) {
     this.socket = socket;
@@ -90,14 +89,13 @@ export class Connection {
     socket.onerror = () => {}; // a close event always follows
     this.closed = new Promise((resolve) => {
       socket.onclose = (event) => {
-        const by = this.closing ? "by the client" : "by the server";
         const reason = event.reason ? `: ${event.reason}` : "";
-        this.closeError = new GymieConnectionError(
+        this.closeError ??= new GymieConnectionError(
           CONNECTION_CLOSED,
-          `Connection closed ${by} (code ${event.code}${reason})`,
+          `Connection closed by the server (code ${event.code}${reason})`,
           { closeCode: event.code, reason: event.reason },
         );
-        for (const [id, call] of this.pending) this.settle(id, call, this.closeError);
+        this.rejectAll(this.closeError);
         resolve(this.closeError);
       };
     });
@@ -140,7 +138,7 @@ export class Connection {
     return this.pending.size;
   }
 
-  /** Whether the WebSocket has closed. */
+  /** Whether the connection is closed, or being closed by {@link close}. */
   get isClosed(): boolean {
     return this.closeError !== null;
   }
@@ -179,10 +177,14 @@ export class Connection {
     });
   }
 
-  /** Close the WebSocket (code 1000) and wait for it; pending requests are rejected. Idempotent. */
+  /** Close the WebSocket (code 1000) and wait for it to close; pending requests are rejected at once. Idempotent. */
   async close(): Promise<void> {
-    if (this.closeError === null && !this.closing) {
-      this.closing = true;
+    if (this.closeError === null) {
+      this.closeError = new GymieConnectionError(CONNECTION_CLOSED, "Connection closed by the client (code 1000)", {
+        closeCode: 1000,
+        reason: "",
+      });
+      this.rejectAll(this.closeError);
       this.socket.close(1000, "");
       // ws waits up to 30 s for the server's close frame; don't wait that long for a silent server.
       const timer = setTimeout(() => (this.socket as { terminate?: () => void }).terminate?.(), 5_000);
@@ -190,6 +192,10 @@ export class Connection {
       clearTimeout(timer);
     }
     await this.closed;
+  }
+
+  private rejectAll(error: GymieError): void {
+    for (const [id, call] of this.pending) this.settle(id, call, error);
   }
 
   private settle(id: number, call: Pending | undefined, error: GymieError | null, result?: unknown): void {
