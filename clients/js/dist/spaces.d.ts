@@ -26,14 +26,16 @@ declare class Random {
 }
 /** A space: what values an env's observations or actions take. */
 export declare abstract class Space<T = unknown> {
+    #private;
     /** The server's description, as sent. */
     readonly description: SpaceDescription;
-    protected random: Random;
     constructor(description: SpaceDescription);
     /** The space's name: "Box", "Discrete"... */
     get name(): string;
     /** Seed `sample()` (and the sub-spaces' samplers) for reproducible samples. */
     seed(seed: number): void;
+    /** This space's random number generator. */
+    protected get random(): Random;
     /** A random element of the space. */
     abstract sample(): T;
     /** Whether `value` is an element of the space. */

@@ -39,7 +39,7 @@ const randomSeed = () => Math.floor(Math.random() * 2 ** 32);
 export class Space {
     /** The server's description, as sent. */
     description;
-    random = new Random(randomSeed());
+    #random = new Random(randomSeed());
     constructor(description) {
         this.description = description;
     }
@@ -49,8 +49,12 @@ export class Space {
     }
     /** Seed `sample()` (and the sub-spaces' samplers) for reproducible samples. */
     seed(seed) {
-        this.random = new Random(seed);
+        this.#random = new Random(seed);
         this.children().forEach((child, i) => child.seed((seed + 1 + i) >>> 0));
+    }
+    /** This space's random number generator. */
+    get random() {
+        return this.#random;
     }
     /** `value` (as received) with JSON's "NaN"/"Infinity"/"-Infinity" strings read back as numbers where the space holds floats. */
     revive(value) {

@@ -49,7 +49,7 @@ const randomSeed = (): number => Math.floor(Math.random() * 2 ** 32);
 export abstract class Space<T = unknown> {
   /** The server's description, as sent. */
   readonly description: SpaceDescription;
-  protected random = new Random(randomSeed());
+  #random = new Random(randomSeed());
 
   constructor(description: SpaceDescription) {
     this.description = description;
@@ -62,8 +62,13 @@ export abstract class Space<T = unknown> {
 
   /** Seed `sample()` (and the sub-spaces' samplers) for reproducible samples. */
   seed(seed: number): void {
-    this.random = new Random(seed);
+    this.#random = new Random(seed);
     this.children().forEach((child, i) => child.seed((seed + 1 + i) >>> 0));
+  }
+
+  /** This space's random number generator. */
+  protected get random(): Random {
+    return this.#random;
   }
 
   /** A random element of the space. */

@@ -20,7 +20,7 @@ const MAX_MESSAGE = 200_000;
 let server;
 
 before(async () => {
-  server = await startServer(["--max-message-size", String(MAX_MESSAGE)]);
+  server = await startServer(["--max-message-size", String(MAX_MESSAGE), "--import", "nonfinite_env"]);
 });
 after(async () => {
   await server?.stop();
@@ -202,6 +202,33 @@ for (const encoding of ["msgpack", "json"]) {
   });
 }
 
+describe("composite spaces and non-finite floats", timeout, () => {
+  for (const encoding of ["msgpack", "json"]) {
+    test(`${encoding}: NaN and infinities read back as numbers in float observations and rewards`, () =>
+      withClient({ encoding }, async (client) => {
+        const env = await client.make("NonFinite-v0");
+        assert.equal(env.observationSpace.name, "Dict");
+        assert.equal(env.actionSpace.name, "Tuple");
+        const pos = (observation) => Array.from(encoding === "msgpack" ? observation.pos.data : observation.pos);
+        const { observation } = await env.reset({ seed: 0 });
+        assert.deepEqual(pos(observation), [NaN, Infinity, -Infinity]);
+        assert.equal(observation.mode, 1);
+        for (let i = 0; i < 3; i++) {
+          const action = env.actionSpace.sample();
+          assert.ok(env.actionSpace.contains(action));
+          const step = await env.step(action); // the env asserts the action is in its space
+          assert.deepEqual(pos(step.observation), [NaN, Infinity, -Infinity]);
+          assert.equal(step.reward, -Infinity);
+          assert.equal(step.info.label, "NaN");
+          // info is left as received: JSON's stand-in string, msgpack's number
+          if (encoding === "json") assert.equal(step.info.nan, "NaN");
+          else assert.ok(Number.isNaN(step.info.nan));
+        }
+        await assert.rejects(env.step([0, [2, 0]]), { code: ErrorCode.WrongAction });
+      }));
+  }
+});
+
 describe("msgpack arrays", timeout, () => {
   test("a Pong frame is a Uint8Array of shape [210, 160, 3], viewed in place", () =>
     withClient({}, async (client) => {
@@ -288,7 +315,7 @@ describe("timeouts and closes", timeout, () => {
         assert.match(e.message, /Cannot connect to .*(timed out|within 300 ms)/);
         return true;
       });
-      assert.ok(Date.now() - started < 3_000);
+      assert.ok(Date.now() - started < 10_000);
     } finally {
       await new Promise((resolve) => silent.close(resolve)); // resolves once the client hung up
     }
@@ -303,13 +330,16 @@ describe("timeouts and closes", timeout, () => {
         await assert.rejects(p, (e) => {
           assert.ok(e instanceof GymieConnectionError);
           assert.equal(e.code, CONNECTION_CLOSED);
-          assert.equal(e.closeCode, 1009);
+          // 1009, or 1006 when the server's close frame is lost: it closes the TCP connection without
+          // reading the rest of the oversized message, and the reset can drop the frame in transit.
+          assert.ok([1009, 1006].includes(e.closeCode), String(e.closeCode));
           assert.equal(e.data.error, "ConnectionClosed");
-          assert.match(e.message, /closed by the server \(code 1009/);
+          assert.match(e.message, /closed by the server \(code 100[69]/);
           return true;
         });
       }
-      await assert.rejects(client.listEnvs(), { code: CONNECTION_CLOSED, closeCode: 1009 });
+      const closeCode = (await pending[0].catch((e) => e)).closeCode;
+      await assert.rejects(client.listEnvs(), { code: CONNECTION_CLOSED, closeCode }); // the same error, at once
     }));
 
   test("closing the client rejects what is pending; later calls fail at once", async () => {

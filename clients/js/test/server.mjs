@@ -4,11 +4,12 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO = resolve(HERE, "..", "..", "..");
 export const PYTHON = process.env.GYMIE_PYTHON ?? join(REPO, ".venv", "bin", "python");
 const START_TIMEOUT_MS = 60_000;
 
-/** Start `python -m gymie` with `args`; resolves to {url, port, stop(), log()}. */
+/** Start `python -m gymie` with `args`; resolves to {url, port, stop(), log()}. This folder is on PYTHONPATH. */
 export async function startServer(args = []) {
   if (!existsSync(PYTHON)) {
     throw new Error(`No Python for the gymie server at ${PYTHON}: run ./run_tests.sh first or set GYMIE_PYTHON`);
@@ -16,7 +17,7 @@ export async function startServer(args = []) {
   const child = spawn(
     PYTHON,
     ["-m", "gymie", "--host", "127.0.0.1", "--port", "0", "--log-level", "INFO", "--shutdown-timeout", "1", ...args],
-    { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PYTHONWARNINGS: "ignore" } },
+    { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PYTHONWARNINGS: "ignore", PYTHONPATH: [HERE, process.env.PYTHONPATH].filter(Boolean).join(":") } },
   );
   let stderr = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
