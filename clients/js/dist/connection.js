@@ -39,6 +39,9 @@ export class Connection {
                 resolve(this.closeError);
             };
         });
+        // A close that came between the open event and now went to the handshake's handler.
+        if (socket.readyState >= 2)
+            socket.onclose?.({ code: 1006, reason: "closed right after the handshake" });
     }
     /**
      * Open a connection to `url` (e.g. `ws://127.0.0.1:5000/gym`).

@@ -99,6 +99,8 @@ export class Connection {
         resolve(this.closeError);
       };
     });
+    // A close that came between the open event and now went to the handshake's handler.
+    if (socket.readyState >= 2) socket.onclose?.({ code: 1006, reason: "closed right after the handshake" });
   }
 
   /**

@@ -19,6 +19,8 @@ export async function startServer(args = []) {
     ["-m", "gymie", "--host", "127.0.0.1", "--port", "0", "--log-level", "INFO", "--shutdown-timeout", "1", ...args],
     { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PYTHONWARNINGS: "ignore", PYTHONPATH: [HERE, process.env.PYTHONPATH].filter(Boolean).join(":") } },
   );
+  const killOnExit = () => child.kill("SIGKILL"); // never leave a server behind, even if the test process dies
+  process.once("exit", killOnExit);
   let stderr = "";
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
@@ -47,6 +49,7 @@ export async function startServer(args = []) {
       const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exited;
       clearTimeout(killer);
+      process.off("exit", killOnExit);
     },
   };
 }
