@@ -11,6 +11,13 @@ LEGACY_VENV=${GYMIE_LEGACY_VENV:-.venv-gym026}
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 step() { printf '\n== %s\n' "$*"; }
+# need COMMAND DEBIAN_PACKAGE...: install the packages with apt when COMMAND is missing (as root, or with sudo).
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  step "installing ${*:2} (apt)"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${@:2}" >/dev/null
+}
 
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating $VENV"
@@ -40,3 +47,8 @@ step "pytest (gymie, Gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(
 
 step "pytest (legacy gym 0.26 backend)"
 "$LEGACY_VENV/bin/python" -m pytest tests/legacy_gym -q
+
+step "JavaScript client (clients/js, node --test against real servers)"
+need node nodejs npm
+need npm npm
+GYMIE_PYTHON="$PWD/$VENV/bin/python" clients/js/run-tests.sh
