@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 VENV=$PWD/.venv-openenv
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+trap 'echo "failed (exit $?): $BASH_COMMAND" >&2' ERR
 
 check() {
   (cd / && "$VENV/bin/python" -c '
