@@ -10,12 +10,17 @@ the ratio is stdlib's median over the cell's. Columns:
 
 - ``stdlib``: gymie before this change: ``json.loads``; ``json.JSONEncoder(allow_nan=False)``
   over ``codec.jsonable`` (arrays through ``tolist()``).
-- ``orjson exact`` / ``orjson compact``: ``gymie.codec.decode_json``, ``encode_json`` (byte for
-  byte the stdlib text) and ``encode_json_compact`` (the same values, no spaces).
-- ``msgspec exact`` / ``msgspec compact``: the same rules built on msgspec (which has no NumPy
-  support: arrays go through ``tolist()``). Decoding: ``msgspec.json.decode``, stdlib on error.
+- ``orjson exact`` / ``orjson compact``: encoding, ``gymie.codec.encode_json`` (byte for byte the
+  stdlib text) and ``encode_json_compact`` (the same values, no spaces). Decoding, the best
+  orjson-only reader that gives json.loads' values: ``orjson.loads``, then the stdlib when it
+  fails or when the text holds 19 digits in a row (orjson reads an integer past 64 bits as a
+  float without a word).
+- ``msgspec exact`` / ``msgspec compact``: encoding, the same rules built on msgspec (which has
+  no NumPy support: arrays go through ``tolist()``). Decoding, ``gymie.codec.decode_json``:
+  ``msgspec.json.decode``, the stdlib when it fails.
 - ``orjson raw``: ``orjson.loads`` / ``orjson.dumps(OPT_SERIALIZE_NUMPY)`` with none of the
-  rules (non-finite floats become ``null``, float32 is written as float32): the floor, not usable.
+  rules (non-finite floats become ``null``, float32 is written as float32, big ints become
+  floats): the floor, not usable.
 
 A cell marked ``≠`` gave text different from stdlib's (expected for the compact and raw columns;
 the compact ones are checked to parse to the same values).
@@ -134,7 +139,6 @@ def make_msgspec() -> dict[str, Callable[[Any], Any]]:
     if msgspec is None:
         return {}
     encoder = msgspec.json.Encoder(enc_hook=_msgspec_hook)
-    decoder = msgspec.json.Decoder()
     compact_stdlib = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 
     def compact(value: Any) -> str:
@@ -153,26 +157,31 @@ def make_msgspec() -> dict[str, Callable[[Any], Any]]:
             text = _LARGE_EXPONENT.sub(rb"e+\1", text)
         return text.decode("ascii")
 
-    def decode(raw: str | bytes) -> Any:
-        try:
-            return decoder.decode(raw)
-        except msgspec.DecodeError:
-            return json.loads(raw)
+    return {"exact": exact, "compact": compact}
 
-    return {"exact": exact, "compact": compact, "decode": decode}
+
+_LONG_DIGITS = re.compile("[0-9]{19}")
+
+
+def orjson_decode(raw: str) -> Any:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+    return value if _LONG_DIGITS.search(raw) is None else json.loads(raw)
 
 
 def candidates() -> dict[str, dict[str, Callable[[Any], Any]]]:
     out = {
         "stdlib": {"encode": stdlib_encode, "decode": json.loads},
-        "orjson exact": {"encode": codec.encode_json, "decode": codec.decode_json},
-        "orjson compact": {"encode": codec.encode_json_compact, "decode": codec.decode_json},
-        "orjson raw": {"encode": orjson_raw_encode, "decode": orjson.loads},
+        "orjson exact": {"encode": codec.encode_json, "decode": orjson_decode},
+        "orjson compact": {"encode": codec.encode_json_compact, "decode": orjson_decode},
     }
     ms = make_msgspec()
     if ms:
-        out["msgspec exact"] = {"encode": ms["exact"], "decode": ms["decode"]}
-        out["msgspec compact"] = {"encode": ms["compact"], "decode": ms["decode"]}
+        out["msgspec exact"] = {"encode": ms["exact"], "decode": codec.decode_json}
+        out["msgspec compact"] = {"encode": ms["compact"], "decode": codec.decode_json}
+    out["orjson raw"] = {"encode": orjson_raw_encode, "decode": orjson.loads}
     return out
 
 

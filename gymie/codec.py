@@ -305,7 +305,7 @@ def _python_floats(text: bytes) -> bytes:
 
     orjson and repr() write the same shortest digits, except below 1e-4 where orjson writes
     ``0.00001234`` and ``1.5e-7`` for repr()'s ``1.234e-05`` and ``1.5e-07`` (checked over
-    10 M floats of every scale). Such numbers are rare: find them, then mend each.
+    7 M floats of every scale and random bits). Such numbers are rare: find them, then mend each.
     """
     if b"0.0000" in text:
         text = _mend(text, b"0.0000", _decimal_to_exponent)
