@@ -32,6 +32,10 @@ setup(
         "gymnasium>=1.0,<2",
         "numpy>=1.24",
         "msgpack>=1.0",
+        # JSON in C: orjson writes (3.12 spells floats as repr() does but below 1e-4, which
+        # gymie.codec mends), msgspec reads (exact big ints). See gymie/codec.py.
+        "orjson>=3.12",
+        "msgspec>=0.19",
         "websockets>=13",
         "prometheus-client>=0.20",
     ],

@@ -230,6 +230,7 @@ class Sample:
     p50_us: float = math.nan
     p99_us: float = math.nan
     server_cpu: float = math.nan
+    client_cpu: float = math.nan
     check: dict[str, Any] | None = None
 
     @property
@@ -257,13 +258,17 @@ def percentile(values: list[int], q: float) -> float:
 def run_single(
     client: Any, handle: Any, actions: list[int], seconds: float, min_steps: int, max_steps: int, warmup: int
 ) -> Sample:
-    """Step one env for ``seconds`` (at least ``min_steps``, at most ``max_steps``), resetting on done."""
+    """Step one env for ``seconds`` (at least ``min_steps``, at most ``max_steps``), resetting on done.
+
+    ``client_cpu``: this process's CPU per call over the timed steps (warm-up not included).
+    """
     n_actions = len(actions)
     for i in range(warmup):
         if client.step(handle, actions[i % n_actions]):
             client.reset(handle)
     latencies: list[int] = []
     clock = time.perf_counter_ns
+    cpu0 = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     steps = calls = 0
@@ -277,7 +282,10 @@ def run_single(
             client.reset(handle)
             calls += 1
     elapsed = time.perf_counter() - start
-    return Sample(steps, elapsed, calls, percentile(latencies, 0.5), percentile(latencies, 0.99))
+    cpu = (time.process_time() - cpu0) / max(calls, 1) * 1e6
+    return Sample(
+        steps, elapsed, calls, percentile(latencies, 0.5), percentile(latencies, 0.99), client_cpu=cpu
+    )
 
 
 def run_vector(
@@ -289,6 +297,7 @@ def run_vector(
         client.step_vec(handle, batches[i % n_batches])
     latencies: list[int] = []
     clock = time.perf_counter_ns
+    cpu0 = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     calls = 0
@@ -298,7 +307,15 @@ def run_vector(
         latencies.append(clock() - t0)
         calls += 1
     elapsed = time.perf_counter() - start
-    return Sample(calls * num_envs, elapsed, calls, percentile(latencies, 0.5), percentile(latencies, 0.99))
+    cpu = (time.process_time() - cpu0) / max(calls, 1) * 1e6
+    return Sample(
+        calls * num_envs,
+        elapsed,
+        calls,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+        client_cpu=cpu,
+    )
 
 
 # -- the concurrent-clients worker ------------------------------------------

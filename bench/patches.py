@@ -50,10 +50,45 @@ def timed() -> None:
     core.Dispatcher.handle = timed_handle
 
 
-EXPERIMENTS: dict[str, Callable[[], None]] = {"stub": stub, "timed": timed}
+def stdlib_json() -> None:
+    """Not a proposal: JSON as gymie had it before orjson/msgspec (``json`` over ``codec.jsonable``).
+
+    For a before/after in one run: ``run.py --only ab --patched stdlib_json`` (the ``+P`` columns
+    are the old codec, the plain ones the new).
+    """
+    import json
+
+    from gymie import codec, methods
+
+    strict = json.JSONEncoder(allow_nan=False).encode
+
+    def encode_json(value: Any) -> str:
+        return strict(codec.jsonable(value))
+
+    def decode_json(raw: str | bytes) -> Any:
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+
+    codec.encode_json = encode_json  # core.py and connection.py call codec.encode_json
+    codec.decode_json = decode_json
+    methods.encode_json = encode_json  # methods.py imported it by name
+
+
+def compact_rpc() -> None:
+    """JSON-RPC replies without spaces: in ``gymie/core.py`` ``Dispatcher._encode``, encode with
+    ``codec.encode_json_compact`` instead of ``codec.encode_json`` (legacy frames keep the latter).
+
+    Patched here through ``codec.encode_json``, which only ``core`` (and the client's
+    ``connection.encode_request``) look up on the module; ``methods`` holds its own reference.
+    """
+    from gymie import codec
+
+    codec.encode_json = codec.encode_json_compact
+
+
+EXPERIMENTS: dict[str, Callable[[], None]] = {"stub": stub, "timed": timed, "stdlib_json": stdlib_json}
 # Proposed per-step changes go here, one function each, until they land in gymie/. The first three
 # (a shared msgpack payload Packer, a fast params check, plain-int Discrete actions) have landed.
-PATCHES: dict[str, Callable[[], None]] = {}
+PATCHES: dict[str, Callable[[], None]] = {"compact_rpc": compact_rpc}
 
 
 def apply(names: str) -> list[str]:

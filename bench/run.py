@@ -7,12 +7,15 @@ Usage (from the repository root)::
     .venv/bin/python bench/run.py --patched all    # also the proposed per-step changes (+P columns)
 
 Columns: in-process Gymnasium, gymie 0.5.4 from PyPI (the peer, in ``bench/.venv-gymie054``,
-made by ``bench/setup_peer.sh``), and the gymie in this repository spoken to in legacy
-JSON, JSON-RPC and msgpack. Rows: (a) CartPole-v1, one env, sequential; (b) ALE/Pong-v5,
-one env; (c) CartPole vector envs (``vector_entry_point``); (d) four concurrent client
-processes on CartPole. Rounds are interleaved (every column once per round, the order
-rotating from round to round) and each cell is the median over the rounds. Client and
-servers share the machine's cores.
+made by ``bench/setup_peer.sh``), OpenEnv 0.10 from PyPI (the living peer, in
+``bench/.venv-openenv``, made by ``bench/setup_openenv.sh``; its own server and its own
+``EnvClient``, see ``bench/peer_openenv.py``; rows (a) and (b) only), and the gymie in this
+repository spoken to in legacy JSON, JSON-RPC and msgpack. Rows: (a) CartPole-v1, one env,
+sequential; (b) ALE/Pong-v5, one env; (c) CartPole vector envs (``vector_entry_point``); (d)
+four concurrent client processes on CartPole. Rounds are interleaved (every column once per
+round, the order rotating from round to round) and each cell is the median over the rounds.
+Client and servers share the machine's cores. Client CPU is the CPU the client process used per
+step (for in-process: everything).
 """
 
 from __future__ import annotations
@@ -43,12 +46,14 @@ import servers  # noqa: E402
 COLUMNS = {
     "inprocess": "in-process",
     "gymie054": "gymie 0.5.4",
+    "openenv": "OpenEnv 0.10",
     "legacy": "legacy JSON",
     "jsonrpc": "JSON-RPC",
     "msgpack": "msgpack",
 }
 REMOTE_CURRENT = ("legacy", "jsonrpc", "msgpack")
-JSON_VARIANTS = ("gymie054", "legacy", "jsonrpc")
+JSON_VARIANTS = ("gymie054", "openenv", "legacy", "jsonrpc")
+OPENENV_ENVS = {"a": "CartPole-v1", "b": "ALE/Pong-v5"}
 VECTOR_SIZES = (64, 1024)
 CLIENTS = 4
 
@@ -97,24 +102,33 @@ Results = dict[str, dict[str, Cell]]
 class Bench:
     """Runs the loads against the started servers and collects the cells."""
 
-    def __init__(self, cfg: Config, urls: dict[str, str], srv: dict[str, servers.Server]) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        urls: dict[str, str],
+        srv: dict[str, servers.Server],
+        openenv: OpenEnv | None = None,
+    ) -> None:
         self.cfg = cfg
         self.urls = urls
         self.servers = srv
+        self.openenv = openenv
         self.results: Results = {}
 
     def cell(self, row: str, column: str) -> Cell:
         return self.results.setdefault(row, {}).setdefault(column, Cell())
 
-    def _server_cpu(self, column: str) -> servers.Server | None:
+    def _server_cpu(self, column: str, row: str = "") -> servers.Server | None:
         if column == "inprocess":
             return None
+        if column == "openenv":
+            return self.openenv.servers.get(row) if self.openenv else None
         return self.servers[
             "peer" if column == "gymie054" else "patched" if column.endswith("+P") else "current"
         ]
 
-    def _timed(self, column: str, run: Callable[[], loads.Sample]) -> loads.Sample:
-        server = self._server_cpu(column)
+    def _timed(self, column: str, run: Callable[[], loads.Sample], row: str = "") -> loads.Sample:
+        server = self._server_cpu(column, row)
         cpu0 = server.cpu_seconds() if server else math.nan
         sample = run()
         if server:
@@ -137,6 +151,9 @@ class Bench:
                 seconds = cfg.pong_seconds if pong else cfg.seconds
                 max_steps = cfg.pong_json_steps if slow else 10**9
                 warmup = 3 if slow else (cfg.warmup // 4 if pong else cfg.warmup)
+                if column == "openenv":
+                    self._openenv_round(row, env_id, n_actions, seconds, max_steps, warmup)
+                    continue
                 client = self._client(column)
                 try:
                     handle = client.make(env_id)
@@ -146,10 +163,47 @@ class Bench:
                         lambda c=client, h=handle, s=seconds, m=max_steps, w=warmup: loads.run_single(
                             c, h, actions, s, min(m, 5), m, w
                         ),
+                        row,
                     )
                 finally:
                     client.close()
                 self.cell(row, column).samples.append(sample)
+
+    def _openenv_round(
+        self, row: str, env_id: str, n_actions: int, seconds: float, max_steps: int, warmup: int
+    ) -> None:
+        """One sample of OpenEnv's own client against its own server (both in its venv)."""
+        cell = self.cell(row, "openenv")
+        if cell.note:
+            return
+        if self.openenv is None or self.openenv.notes.get(row):
+            cell.note = self.openenv.notes.get(row, "n/a") if self.openenv else "n/a (--no-openenv)"
+            return
+        server = self.openenv.servers[row]
+        command = {
+            "url": server.url,
+            "env_id": env_id,
+            "n_actions": n_actions,
+            "seconds": seconds,
+            "min_steps": min(max_steps, 5),
+            "max_steps": max_steps,
+            "warmup": warmup,
+        }
+        answer = self.openenv.run({"cmd": "prep", **command})  # connect and reset, untimed
+        if answer.get("ok"):
+
+            def run() -> loads.Sample:
+                answer.update(self.openenv.run({"cmd": "go"}))  # type: ignore[union-attr]
+                if not answer.get("ok"):
+                    return loads.Sample(0, 0.0, 1)
+                fields = ("steps", "seconds", "calls", "p50_us", "p99_us", "client_cpu")
+                return loads.Sample(**{k: answer[k] for k in fields})
+
+            sample = self._timed("openenv", run, row)
+        if answer.get("ok"):
+            cell.samples.append(sample)
+        else:
+            cell.note = f"n/a (error: {answer.get('error', '?')[:80]})"
 
     # (c)
     def vector(self, columns: tuple[str, ...]) -> None:
@@ -184,6 +238,7 @@ class Bench:
     # (d)
     def concurrent(self, columns: tuple[str, ...]) -> None:
         cfg = self.cfg
+        columns = tuple(c for c in columns if c != "openenv")  # one env per OpenEnv app: rows (a), (b)
         with workers(CLIENTS) as pool:
             for r in range(cfg.repeats):
                 for column in rotated(columns, r):
@@ -227,6 +282,64 @@ class Bench:
         checked = sum(a.get("burst", 0) for a in answers)
         sample.check = {"ok": not problems and lost == 0, "lost": lost, "burst": checked, "errors": problems}
         return sample
+
+
+class OpenEnv:
+    """OpenEnv's peer column: its venv, one server per env id (as OpenEnv serves one env per app),
+    and one client process (``peer_openenv.py client``) that runs the timed loops in that venv.
+
+    Whatever fails (the venv, a server) becomes a note in the column instead of an error.
+    """
+
+    def __init__(self, rows: str) -> None:
+        self.servers: dict[str, servers.Server] = {}
+        self.notes: dict[str, str] = {}
+        self.proc: subprocess.Popen[str] | None = None
+        setup = subprocess.run(
+            ["bash", str(servers.BENCH / "setup_openenv.sh")], capture_output=True, text=True
+        )
+        if setup.returncode != 0:
+            why = (setup.stderr.strip() or setup.stdout.strip() or f"exit {setup.returncode}").splitlines()[
+                -1
+            ]
+            self.notes = {row: f"n/a (setup failed: {why[:80]})" for row in OPENENV_ENVS}
+            return
+        for row, env_id in OPENENV_ENVS.items():
+            if row not in rows:
+                continue
+            try:
+                self.servers[row] = servers.openenv(env_id).start(timeout=120)
+            except RuntimeError as exc:
+                self.notes[row] = f"n/a (server failed: {str(exc).splitlines()[-1][:80]})"
+        self.proc = subprocess.Popen(
+            [str(servers.OPENENV_PYTHON), str(servers.BENCH / "peer_openenv.py"), "client"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, command: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            return {"ok": False, "error": "the OpenEnv client process died"}
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.flush()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for server in self.servers.values():
+            server.stop()
 
 
 class Worker:
@@ -312,8 +425,11 @@ ROWS = [
     ("a", "p50_us", "(a) round trip p50 µs"),
     ("a", "p99_us", "(a) round trip p99 µs"),
     ("a", "server_cpu", "(a) server CPU µs/step"),
+    ("a", "client_cpu", "(a) client CPU µs/step"),
     ("b", "rate", "(b) ALE/Pong-v5 steps/s"),
     ("b", "p50_us", "(b) round trip p50 µs"),
+    ("b", "server_cpu", "(b) server CPU µs/step"),
+    ("b", "client_cpu", "(b) client CPU µs/step"),
     ("c64", "rate", "(c) 64 CartPoles env-steps/s"),
     ("c1024", "rate", "(c) 1024 CartPoles env-steps/s"),
     ("c1024", "p50_us", "(c) 1024: round trip p50 µs"),
@@ -407,6 +523,17 @@ def targets(results: Results, suffix: str = "") -> list[tuple[str, str, str]]:
             verdict(None if pending else rate >= 1e6),
         )
     )
+    for row in ("a", "b"):
+        ratios = [ratio(results, row, c + suffix, "openenv") for c in REMOTE_CURRENT]
+        ratios = [r for r in ratios if not math.isnan(r)]
+        worst = min(ratios) if ratios else math.nan
+        out.append(
+            (
+                f"({row}) every gymie column ahead of OpenEnv",
+                f"slowest {worst:.1f}×",
+                verdict(None if math.isnan(worst) else worst > 1.0),
+            )
+        )
     cells = [cell for column, cell in results.get("d", {}).items() if column.endswith(suffix)]
     checks = [s.check for cell in cells for s in cell.samples]
     checks = [c for c in checks if c is not None]
@@ -445,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="rounds per cell (default 3, quick 1)")
     parser.add_argument("--only", default="abcd", help="which loads to run, e.g. --only ad")
     parser.add_argument("--no-peer", action="store_true", help="skip gymie 0.5.4 (no peer venv needed)")
+    parser.add_argument("--no-openenv", action="store_true", help="skip OpenEnv (no OpenEnv venv needed)")
     parser.add_argument("--columns", help="only these columns, e.g. gymie054,legacy,legacy+P")
 
     parser.add_argument(
@@ -456,7 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = QUICK if args.quick else FULL
     if args.repeats:
         cfg.repeats = args.repeats
-    columns = tuple(c for c in COLUMNS if not (args.no_peer and c == "gymie054"))
+    columns = tuple(
+        c
+        for c in COLUMNS
+        if not (args.no_peer and c == "gymie054") and not (args.no_openenv and c == "openenv")
+    )
     if args.patched:
         columns += tuple(f"{c}+P" for c in REMOTE_CURRENT)
     if args.columns:
@@ -487,7 +619,13 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(peer.stop)
             srv["peer"] = peer
             urls["gymie054"] = peer.url
-        bench = Bench(cfg, urls, srv)
+        openenv = None
+        if "openenv" in columns and set(args.only) & set(OPENENV_ENVS):
+            openenv = OpenEnv(args.only)
+            stack.callback(openenv.stop)
+            for note in sorted(set(openenv.notes.values())):
+                print(f"OpenEnv column: {note}", flush=True)
+        bench = Bench(cfg, urls, srv, openenv)
         steps = {
             "a": ("(a) CartPole-v1, one env", lambda: bench.single("a", "CartPole-v1", columns, 2)),
             "b": (

@@ -20,6 +20,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEER_VENV = BENCH / ".venv-gymie054"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
+OPENENV_VENV = BENCH / ".venv-openenv"
+OPENENV_PYTHON = OPENENV_VENV / "bin" / "python"
 LISTENING = re.compile(r"listening on (ws://\S+)")
 
 
@@ -106,3 +108,9 @@ def current(*args: str, python: str = sys.executable, launcher: list[str] | None
 def peer054() -> Server:
     """gymie 0.5.4 from PyPI, in its own venv (``bench/setup_peer.sh`` makes it)."""
     return Server("gymie 0.5.4", [str(PEER_PYTHON), str(BENCH / "peer054.py")], BENCH, _clean_env())
+
+
+def openenv(env_id: str) -> Server:
+    """An OpenEnv 0.10 server for ``env_id``, in its own venv (``bench/setup_openenv.sh`` makes it)."""
+    cmd = [str(OPENENV_PYTHON), str(BENCH / "peer_openenv.py"), "server", env_id]
+    return Server(f"OpenEnv ({env_id})", cmd, BENCH, _clean_env())
