@@ -245,7 +245,7 @@ class Dispatcher:
             raise InvalidMessage(_text(raw)) from None
 
     def _encode(self, payload: Any, session: Session) -> Reply:
-        encode = codec.encode_msgpack if session.msgpack else codec.encode_json
+        encode = codec.encode_msgpack if session.msgpack else codec.encode_json_compact
         try:
             return Reply.send(encode(payload))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:

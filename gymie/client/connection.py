@@ -51,7 +51,7 @@ class Connection(Protocol):
 
 def encode_request(request: dict[str, Any], encoding: Encoding) -> str | bytes:
     """One request as a frame: bytes for msgpack, text for JSON."""
-    return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json(request)
+    return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json_compact(request)
 
 
 def decode_reply(frame: str | bytes) -> Any:
