@@ -37,6 +37,17 @@ if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
   "$LEGACY_VENV/bin/pip" install -q -e . 'gym==0.26.2' 'numpy<2' pytest pytest-timeout
 fi
 
+# tests/test_proxy_nginx.py runs deploy/nginx/gymie.conf with the OS's nginx (Debian puts it in
+# /usr/sbin, which a non-root PATH may lack): install it when missing; the test fails without it.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  step "installing nginx (apt) for the proxy test"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  # Debian's postinst may start the system's nginx service; the test runs its own nginx instead.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+fi
+
 step "ruff"
 "$VENV/bin/ruff" check gymie tests bench examples setup.py
 step "mypy (strict, gymie/)"
