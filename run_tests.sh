@@ -37,16 +37,12 @@ if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
   "$LEGACY_VENV/bin/pip" install -q -e . 'gym==0.26.2' 'numpy<2' pytest pytest-timeout
 fi
 
-# tests/test_proxy_nginx.py runs deploy/nginx/gymie.conf with the OS's nginx (Debian puts it in
-# /usr/sbin, which a non-root PATH may lack): install it when missing; the test fails without it.
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  step "installing nginx (apt) for the proxy test"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  # Debian's postinst may start the system's nginx service; the test runs its own nginx instead.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
-fi
+# OS packages the tests drive: nginx (tests/test_proxy_nginx.py runs deploy/nginx/gymie.conf; Debian
+# puts it in /usr/sbin, which a non-root PATH may lack) and Node.js (clients/js). Each test fails
+# loudly without its program; these lines install it when missing.
+[ -x /usr/sbin/nginx ] || need nginx nginx
+need node nodejs npm
+need npm npm
 
 step "ruff"
 "$VENV/bin/ruff" check gymie tests bench examples setup.py
@@ -60,6 +56,4 @@ step "pytest (legacy gym 0.26 backend)"
 "$LEGACY_VENV/bin/python" -m pytest tests/legacy_gym -q
 
 step "JavaScript client (clients/js, node --test against real servers)"
-need node nodejs npm
-need npm npm
 GYMIE_PYTHON="$PWD/$VENV/bin/python" clients/js/run-tests.sh
