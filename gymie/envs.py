@@ -15,13 +15,14 @@ from typing import Any, Protocol
 
 import gymnasium
 
+from gymie import dependencies
 from gymie.compat import EnvAdapter, adapt
-from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound
+from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound, MissingDependency
+from gymie.settings import Settings
 
 log = logging.getLogger("gymie")
 
-NAMESPACE_PACKAGES = {"ALE": "ale_py"}
-"""Namespaces whose envs register when a package is imported (Gymnasium 1.x has no plugin hook)."""
+NAMESPACE_PACKAGES = dependencies.NAMESPACE_PACKAGES
 
 Step = tuple[Any, Any, bool, dict[str, Any]]
 """Old Gym's ``(observation, reward, done, info)``: what ``process_step`` takes and returns."""
@@ -35,13 +36,18 @@ def get_env(env_id: str, seed: int | None = None, **kwargs: Any) -> Any:
     (``max_episode_steps``, ``render_mode``, env kwargs...).
 
     Raises:
-        EnvironmentNotFound: no such id (or its module is missing).
+        EnvironmentNotFound: no such id (or the module of a ``module:Name`` id is missing).
+        MissingDependency: a valid id whose package is not installed (Box2D, MuJoCo, ale-py...).
         EnvironmentMalformed: the id is not of the form ``[namespace/]name[-vN]``.
     """
-    import_namespace(env_id)
+    missing_namespace = not import_namespace(env_id)
     try:
         return gymnasium.make(env_id, **kwargs)
-    except (gymnasium.error.UnregisteredEnv, ModuleNotFoundError):
+    except (ImportError, gymnasium.error.DependencyNotInstalled) as err:
+        raise dependencies.missing(env_id, err) or EnvironmentNotFound(env_id) from None
+    except gymnasium.error.UnregisteredEnv:
+        if missing_namespace:
+            raise MissingDependency(env_id, dependencies.install_hint(env_id)) from None
         raise EnvironmentNotFound(env_id) from None
     except gymnasium.error.Error:
         raise EnvironmentMalformed(env_id) from None
@@ -56,13 +62,14 @@ def process_step(step: Step) -> Step:
     return step
 
 
-def import_namespace(env_id: str | None) -> None:
+def import_namespace(env_id: str | None) -> bool:
     """Register the envs of the package behind ``env_id``'s namespace (of every known one for None).
 
-    Gymnasium 1.x registers ``ALE/...`` ids only once ``ale_py`` is imported; a missing package
-    is not an error here (``make`` then reports the id as not found).
+    Gymnasium 1.x registers ``ALE/...`` ids only once ``ale_py`` is imported. Return False when
+    a package was needed but is missing (``make`` then reports MissingDependency).
     """
     prefix = None if env_id is None else env_id.split("/", 1)[0] if "/" in env_id else ""
+    found = True
     for namespace, package in NAMESPACE_PACKAGES.items():
         if prefix is not None and namespace != prefix:
             continue
@@ -70,6 +77,24 @@ def import_namespace(env_id: str | None) -> None:
             gymnasium.register_envs(importlib.import_module(package))
         except ImportError:
             log.debug("namespace %s needs the package %s", namespace, package)
+            found = False
+    return found
+
+
+def catalog(settings: Settings) -> list[dict[str, Any]]:
+    """Every registered id the operator allows, sorted, as ``{"id", "available", "needs"}``.
+
+    ``needs`` is None for an id this server can make, else what to install (see
+    :func:`gymie.dependencies.needs`). Namespace packages (ale_py) are imported first.
+    """
+    import_namespace(None)
+    allowed = settings.module_id_allowed, settings.env_allowed
+    ids = sorted(env_id for env_id in gymnasium.registry if all(check(env_id) for check in allowed))
+    entries = []
+    for env_id in ids:
+        needs = dependencies.needs(env_id)
+        entries.append({"id": env_id, "available": needs is None, "needs": needs})
+    return entries
 
 
 def make_adapter(get_env: Callable[..., Any], env_id: str, kwargs: dict[str, Any]) -> EnvAdapter:

@@ -15,6 +15,7 @@ The tree::
     ├── LimitExceeded           a server limit was reached           1008  -32006
     ├── WorkerCrashed           the env's worker process died        1011  -32007
     ├── StepTimeout             the env did not answer in time       1011  -32008
+    ├── MissingDependency       a valid env, a package not installed 1011  -32009
     └── InternalError           anything else                        1007  -32603
 
 A legacy (0.5.4) client sees an error as a WebSocket close with the close code
@@ -22,6 +23,10 @@ and the reason; a JSON-RPC client sees an error object with the wire code, the
 reason as ``message`` and the class name in ``data.error``. The reasons of the
 first nine and of InternalError are 0.5.4's own words (its "Unknonwn" typo
 included, since clients may match on it).
+
+An error may carry more than its subject: the names in its class's ``extra`` are
+further constructor arguments, formatted into the reason after the subject and sent
+in ``data`` beside it (MissingDependency's ``needs``: what to install).
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class GymieError(Exception):
     action...); ``str()`` gives the full reason a client sees.
     """
 
+    extra: tuple[str, ...] = ()
+    """Attributes beyond ``subject`` that the reason uses and the wire carries (in this order)."""
+
     def __init__(self, subject: Any = None, *args: Any) -> None:
         super().__init__(subject, *args)
         self.subject = subject
@@ -44,7 +52,7 @@ class GymieError(Exception):
     @property
     def reason(self) -> str:
         """The human-readable reason, as sent on the wire."""
-        return ERRORS[type(self)].template.format(self.subject)
+        return ERRORS[type(self)].template.format(self.subject, *(getattr(self, k) for k in self.extra))
 
     @property
     def close_code(self) -> int:
@@ -108,6 +116,19 @@ class StepTimeout(GymieError):
     """The environment did not answer within the step timeout; the instance is gone."""
 
 
+class MissingDependency(GymieError):
+    """The environment exists, but needs a package this server has not installed.
+
+    ``needs`` says what to install, e.g. ``pip install "gymnasium[box2d]"``.
+    """
+
+    extra = ("needs",)
+
+    def __init__(self, subject: Any = None, needs: str = "a package that is not installed") -> None:
+        super().__init__(subject, needs)
+        self.needs = needs
+
+
 class InternalError(GymieError):
     """An unexpected error inside the environment or the server."""
 
@@ -136,6 +157,8 @@ ERRORS: dict[type[GymieError], ErrorSpec] = {
     LimitExceeded: ErrorSpec(1008, "Limit exceeded: {}", -32006),
     WorkerCrashed: ErrorSpec(1011, "Environment crashed: {}", -32007),
     StepTimeout: ErrorSpec(1011, "Environment timed out: {}", -32008),
+    # 1011: the server cannot do it until its operator installs something; the client did nothing wrong.
+    MissingDependency: ErrorSpec(1011, "Environment `{}` is missing a dependency: {}", -32009),
     InternalError: ErrorSpec(1007, "Unknonwn error: {}", -32603),
 }
 
@@ -149,4 +172,5 @@ def from_wire(code: int, message: str, data: Any = None) -> GymieError:
     cls = BY_NAME.get(name) if isinstance(name, str) else None
     cls = cls or BY_CODE.get(code, InternalError)
     subject = data.get("subject") if isinstance(data, dict) else None
-    return cls(subject if subject is not None else message)
+    extra = [data[key] for key in cls.extra if key in data] if isinstance(data, dict) else []
+    return cls(subject if subject is not None else message, *extra)

@@ -112,6 +112,7 @@ def rpc_result(rid: Any, result: Any) -> dict[str, Any]:
 def rpc_error(rid: Any, error: GymieError) -> dict[str, Any]:
     """A JSON-RPC error response; ``data`` names the gymie error so clients can re-raise it."""
     data = {"error": type(error).__name__, "subject": error.subject}
+    data.update((key, getattr(error, key)) for key in error.extra)
     return {
         "jsonrpc": JSONRPC,
         "error": {"code": error.code, "message": error.reason, "data": data},

@@ -85,6 +85,9 @@ class FaultyEnv(gymnasium.Env[np.ndarray, int]):
             raise RuntimeError("boom in close")
 
 
+NEEDS_MISSING = "gymie-test/NeedsMissing-v0"
+
+
 def register() -> None:
     """Register the test envs (idempotent)."""
     for name in SPACES:
@@ -93,6 +96,8 @@ def register() -> None:
             gymnasium.register(env_id, entry_point=SpaceEnv, kwargs={"space": name}, disable_env_checker=True)
     if "gymie-test/Faulty-v0" not in gymnasium.registry:
         gymnasium.register("gymie-test/Faulty-v0", entry_point=FaultyEnv, disable_env_checker=True)
+    if NEEDS_MISSING not in gymnasium.registry:  # a third-party env whose package is not installed
+        gymnasium.register(NEEDS_MISSING, entry_point="gymie_test_not_installed.envs:Game")
 
 
 register()

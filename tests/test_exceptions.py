@@ -38,6 +38,11 @@ REASONS = [
     (exceptions.LimitExceeded, "64 environments", "Limit exceeded: 64 environments"),
     (exceptions.WorkerCrashed, "exit code -9", "Environment crashed: exit code -9"),
     (exceptions.StepTimeout, "30 s", "Environment timed out: 30 s"),
+    (
+        exceptions.MissingDependency,
+        "Ant-v5",
+        "Environment `Ant-v5` is missing a dependency: a package that is not installed",
+    ),
     (exceptions.InternalError, "boom", "Unknonwn error: boom"),
 ]
 
@@ -104,3 +109,16 @@ def test_from_wire_falls_back_to_internal_error() -> None:
     assert type(named) is exceptions.InternalError and named.subject == "s"
     # The name wins over the code: a newer server's code for a known class still maps.
     assert type(from_wire(-32099, "msg", {"error": "WrongAction"})) is exceptions.WrongAction
+
+
+def test_missing_dependency_carries_what_to_install_over_the_wire() -> None:
+    from gymie.protocol import rpc_error
+
+    sent = exceptions.MissingDependency("Ant-v5", 'pip install "gymnasium[mujoco]"')
+    assert str(sent) == 'Environment `Ant-v5` is missing a dependency: pip install "gymnasium[mujoco]"'
+    assert (sent.close_code, sent.code) == (1011, -32009)
+    error = rpc_error(7, sent)["error"]
+    assert error["data"] == {"error": "MissingDependency", "subject": "Ant-v5", "needs": sent.needs}
+    got = from_wire(error["code"], error["message"], error["data"])
+    assert type(got) is exceptions.MissingDependency and (got.subject, got.needs) == ("Ant-v5", sent.needs)
+    assert str(got) == str(sent)

@@ -25,6 +25,7 @@ CORE = {
     "gymie.protocol",
     "gymie.codec",
     "gymie.spaces",
+    "gymie.dependencies",
     "gymie.compat",
     "gymie.envs",
     "gymie.vector",

@@ -72,9 +72,9 @@ class Client:
         instance_id = self.call("make_vec", env_id=env_id, num_envs=num_envs, **kwargs)["instance_id"]
         return _built(self.connection, instance_id, lambda: RemoteVectorEnv(self.connection, instance_id))
 
-    def list_envs(self) -> list[str]:
-        """The env ids the server would make."""
-        return list(self.call("list_envs"))
+    def list_envs(self, all: bool = False) -> list[Any]:
+        """The env ids the server can make; ``all=True``: every id, as ``{"id", "available", "needs"}``."""
+        return list(self.call("list_envs", all=True) if all else self.call("list_envs"))
 
     def server_info(self) -> dict[str, Any]:
         """The server's version, protocols, encodings and limits."""

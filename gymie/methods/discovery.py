@@ -6,11 +6,10 @@ import dataclasses
 from enum import Enum
 from typing import Any
 
-import gymnasium
-
 from gymie import __version__, vector
 from gymie.codec import jsonable
-from gymie.envs import import_namespace
+from gymie.envs import catalog
+from gymie.exceptions import InvalidParams
 from gymie.methods.context import Context
 from gymie.protocol import SUBPROTOCOLS
 from gymie.settings import Settings
@@ -50,11 +49,16 @@ def plain_metadata(metadata: Any) -> dict[str, Any]:
     return plain
 
 
-def list_envs(ctx: Context) -> list[str]:
-    """The registered env ids this server would make, sorted (namespace packages such as ale_py included)."""
-    import_namespace(None)
-    allowed = ctx.settings.module_id_allowed, ctx.settings.env_allowed
-    return sorted(env_id for env_id in gymnasium.registry if all(check(env_id) for check in allowed))
+def list_envs(ctx: Context, all: Any = False) -> list[Any]:
+    """The env ids this server can make (allowed, dependencies installed), sorted.
+
+    With ``all=True``: every allowed registered id as ``{"id", "available", "needs"}``, where
+    ``needs`` says what to install (None when available).
+    """
+    if not isinstance(all, bool):
+        raise InvalidParams({"all": all})
+    entries = catalog(ctx.settings)
+    return entries if all else [entry["id"] for entry in entries if entry["available"]]
 
 
 def server_info(ctx: Context) -> dict[str, Any]:

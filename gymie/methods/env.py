@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gymie import spaces
+from gymie import dependencies, spaces
 from gymie.envs import make_adapter
-from gymie.exceptions import GymieError, InvalidParams, WrongAction
+from gymie.exceptions import GymieError, InvalidParams, MissingDependency, WrongAction
 from gymie.methods.context import Context, StepResult, check_new_env, check_seed
 from gymie.registry import Instance
 
@@ -26,9 +26,13 @@ def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
     try:
         adapter = ctx.backend.start(functools.partial(make_adapter, ctx.overrides.get_env, env_id, kwargs))
     except GymieError as err:
-        if err.subject is None:  # 0.5.4 overrides `raise EnvironmentNotFound` without the id
-            raise type(err)(env_id) from err
-        raise
+        # 0.5.4 overrides `raise EnvironmentNotFound` without the id.
+        named = err if err.subject is not None else type(err)(env_id, *(getattr(err, k) for k in err.extra))
+        if isinstance(named, MissingDependency):
+            dependencies.report(named)
+        if named is err:
+            raise
+        raise named from err
     except TypeError as err:
         raise InvalidParams(params) from err
     return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner))

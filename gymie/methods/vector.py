@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gymie import spaces, vector
-from gymie.exceptions import InvalidParams
+from gymie import dependencies, spaces, vector
+from gymie.exceptions import InvalidParams, MissingDependency
 from gymie.methods.context import Context, check_new_env, check_seed
 from gymie.registry import Instance
 
@@ -34,7 +34,11 @@ def make_vec(
     check_seed(seed)
     check_new_env(ctx, env_id, module_id=True)
     args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
-    adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args))
+    try:
+        adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args))
+    except MissingDependency as err:
+        dependencies.report(err)
+        raise
     return {
         "instance_id": ctx.envs.add(Instance(adapter.env, adapter, ctx.owner)),
         "num_envs": adapter.num_envs,  # type: ignore[attr-defined]
