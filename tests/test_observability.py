@@ -8,7 +8,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import gymie
-from tests.conftest import ServerProcess, start_server
+import gymie.client
+from tests.conftest import TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import eventually, health, http_get
 from tests.remote import remote
 
@@ -73,6 +74,26 @@ def test_root_and_plain_gym_answer_as_0_5_4(logged: ServerProcess) -> None:
     status, headers, body = http_get(logged, "/")
     assert (status, headers["Content-Type"], body) == (200, "text/plain", b"Gymie is running...")
     assert http_get(logged, "/gym")[0] == 400
+
+
+@pytest.mark.parametrize("path", ["/", "/gym/", "/ws", "/healthz"])
+def test_a_websocket_handshake_elsewhere_gets_404_naming_gym(logged: ServerProcess, path: str) -> None:
+    handshake = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
+    status, _, body = http_get(logged, path, handshake)
+    assert (status, body) == (404, b"Not found: gymie serves WebSockets at /gym, e.g. ws://HOST:PORT/gym")
+    assert http_get(logged, path)[0] == 200  # a plain GET still gets 0.5.4's answer
+
+
+def test_the_python_client_without_the_gym_path_says_where_to_go(logged: ServerProcess) -> None:
+    base = logged.url.removesuffix("/gym")
+    with pytest.raises(ConnectionError, match="gymie serves WebSockets at /gym") as refused:
+        gymie.client.connect(base, timeout=TIMEOUT)
+    assert f"({base}/gym)" in str(refused.value) and "HTTP 404" in str(refused.value)
 
 
 def test_the_access_log_is_off_by_default(server: ServerProcess) -> None:

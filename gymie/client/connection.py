@@ -15,8 +15,9 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
@@ -66,6 +67,16 @@ def decode_reply(frame: str | bytes) -> Any:
         raise InvalidMessage(frame[:80]) from None
 
 
+def wrong_path_message(url: str, status: int) -> str:
+    """What to say when the server answered a handshake with a page instead of a WebSocket.
+
+    A gymie server answers 404 naming ``/gym`` (0.5.4 answered 200 ``Gymie is running...``).
+    """
+    parts = urlsplit(url)
+    suggestion = urlunsplit((parts.scheme, parts.netloc, "/gym", parts.query, ""))
+    return f"{url} answered HTTP {status}, not a WebSocket: gymie serves WebSockets at /gym ({suggestion})"
+
+
 def result_of(reply: Any) -> Any:
     """The ``result`` of a JSON-RPC response, or its ``error`` raised as the matching GymieError."""
     if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
@@ -113,6 +124,10 @@ class WebSocketConnection:
 
         Compression is off unless ``compression="deflate"`` is passed: deflating every
         observation costs more than it saves on a LAN.
+
+        Raises:
+            ConnectionError: the URL answered with a page, not a WebSocket (its path is not
+                ``/gym``); the message names the URL to use.
         """
         calls = _Calls(encoding)
         headers = dict(kwargs.pop("additional_headers", None) or {})
@@ -124,9 +139,14 @@ class WebSocketConnection:
         subprotocols = [MSGPACK_SUBPROTOCOL] if encoding == "msgpack" else None
         # Entered as a context manager, as websockets wants; close() exits it.
         self._stack = contextlib.ExitStack()
-        self.ws: ClientConnection = self._stack.enter_context(
-            ws_connect(url, subprotocols=subprotocols, additional_headers=headers, **kwargs)
-        )
+        try:
+            self.ws: ClientConnection = self._stack.enter_context(
+                ws_connect(url, subprotocols=subprotocols, additional_headers=headers, **kwargs)
+            )
+        except InvalidStatus as exc:
+            if exc.response.status_code not in (200, 404):
+                raise
+            raise ConnectionError(wrong_path_message(url, exc.response.status_code)) from exc
         if encoding == "msgpack" and self.ws.subprotocol != MSGPACK_SUBPROTOCOL:
             log.warning("%s does not speak %s; falling back to JSON", url, MSGPACK_SUBPROTOCOL)
             calls = _Calls("json")

@@ -1,7 +1,8 @@
 """One server process's WSGI app: ``/gym`` WebSockets fed to the core, health, metrics, shutdown.
 
 Paths: ``/gym`` the WebSocket; ``/healthz`` JSON status; ``/metrics`` Prometheus text; any
-other path answers ``Gymie is running...`` as 0.5.4 did. Importing this module imports eventlet.
+other path answers ``Gymie is running...`` as 0.5.4 did, except a WebSocket handshake, which
+gets 404 naming ``/gym`` (a client that forgot the path learns it). Importing this module imports eventlet.
 
 Shutdown (SIGTERM or SIGINT; a second one cuts it short): stop accepting, answer the
 requests in flight, close every WebSocket with 1001, close every env, return, all within
@@ -34,6 +35,7 @@ from gymie.server.metrics import Metrics
 log = logging.getLogger("gymie")
 
 RUNNING_TEXT = b"Gymie is running..."
+NOT_HERE = b"Not found: gymie serves WebSockets at /gym, e.g. ws://HOST:PORT/gym"
 GOING_AWAY = (1001, "Server shutting down")
 POOL_HEADROOM = 64
 """Green threads beyond ``max_connections``, so health checks are answered when WebSockets are full."""
@@ -96,6 +98,8 @@ class Server:
         path = environ.get("PATH_INFO", "")
         if path == "/gym":
             return self._websocket(environ, start_response)
+        if str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket":
+            return _respond(start_response, "404 Not Found", NOT_HERE)
         try:
             if path == "/healthz":
                 return self._healthz(start_response)
