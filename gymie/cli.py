@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from gymie import logs
 from gymie.server import security
 from gymie.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -16,7 +16,6 @@ from gymie.settings import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ISOLATION_MODES,
-    LOG_FORMAT,
     Settings,
 )
 
@@ -176,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
             raise ValueError(f"processes must be at least 1, not {args.processes}")
     except ValueError as err:
         parser.error(str(err))
-    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+    logs.configure(args.log_level)
     for module in args.imports:
         importlib.import_module(module)
     if args.processes > 1:

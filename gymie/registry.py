@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -12,15 +13,23 @@ from gymie.exceptions import InstanceNotFound, LimitExceeded
 from gymie.settings import Settings
 
 OVERRIDABLE = ("get_env", "process_step")
+log = logging.getLogger("gymie")
 
 
 @dataclass
 class Instance:
-    """One live environment: the raw object, its adapter, and the session that made it."""
+    """One live environment: the raw object, its adapter, the session that made it, its id."""
 
     env: Any
     adapter: EnvAdapter
     owner: int | None = None
+    env_id: str | None = None
+
+    def describe(self) -> str:
+        """``CartPole-v1, connection 3``: what the log lines say about an instance."""
+        spec_id = getattr(getattr(self.env, "spec", None), "id", None)
+        env_id = self.env_id or spec_id or type(self.env).__name__
+        return f"{env_id}, connection {self.owner}" if self.owner is not None else f"{env_id}, no connection"
 
 
 class EnvRegistry(MutableMapping[str, Any]):
@@ -33,6 +42,7 @@ class EnvRegistry(MutableMapping[str, Any]):
         """Register an instance under a fresh id and return the id."""
         instance_id = uuid.uuid4().hex
         self._instances[instance_id] = instance
+        log.info("env %s made (%s)", instance_id, instance.describe())
         return instance_id
 
     def instance(self, instance_id: Any) -> Instance:
@@ -46,6 +56,7 @@ class EnvRegistry(MutableMapping[str, Any]):
         """Remove the instance and return it, or raise InstanceNotFound."""
         instance = self.instance(instance_id)
         del self._instances[instance_id]
+        log.info("env %s closed (%s)", instance_id, instance.describe())
         return instance
 
     def owned_by(self, owner: int) -> list[str]:

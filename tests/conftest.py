@@ -53,9 +53,15 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def start_server(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
-    """Start ``python -m gymie --host 127.0.0.1 --port 0 ARGS`` and wait until it says where it listens."""
-    cmd = [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0", *args]
+def start_server(
+    *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
+) -> ServerProcess:
+    """Start ``python -m gymie --host 127.0.0.1 --port 0 ARGS`` and wait until it says where it listens.
+
+    ``command`` replaces ``python -m gymie --host 127.0.0.1 --port 0`` (e.g. a script calling
+    ``gymie.start``).
+    """
+    cmd = [*(command or [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0"]), *args]
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,

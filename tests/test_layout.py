@@ -22,6 +22,7 @@ CORE = {
     "gymie",
     "gymie.exceptions",
     "gymie.settings",
+    "gymie.logs",
     "gymie.protocol",
     "gymie.codec",
     "gymie.spaces",

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from gymie.settings import LOG_FORMAT
+from gymie import logs
 
 log = logging.getLogger("gymie")
 
@@ -149,7 +149,7 @@ def _snapshot(built: Any) -> dict[str, Any]:
 
 
 def _become_worker(log_level: int) -> None:
-    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    logs.configure(log_level)
     # Ctrl-C reaches the whole process group: the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -35,7 +35,7 @@ def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
         raise named from err
     except TypeError as err:
         raise InvalidParams(params) from err
-    return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner))
+    return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, env_id))
 
 
 def reset(

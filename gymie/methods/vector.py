@@ -40,7 +40,7 @@ def make_vec(
         dependencies.report(err)
         raise
     return {
-        "instance_id": ctx.envs.add(Instance(adapter.env, adapter, ctx.owner)),
+        "instance_id": ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, f"{env_id} x{num_envs}")),
         "num_envs": adapter.num_envs,  # type: ignore[attr-defined]
         "vectorization_mode": adapter.vectorization_mode,  # type: ignore[attr-defined]
         "autoreset_mode": adapter.autoreset_mode,  # type: ignore[attr-defined]

@@ -15,7 +15,12 @@ Importing the package loads nothing heavy; each name loads its module on first u
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
+
+# eventlet prints a 9-line deprecation notice when imported, in every server process (again in
+# each of --processes N). gymie depends on eventlet knowingly; the notice tells an operator nothing.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 _EXPORTS = {
     "start": "gymie.server.launch",

@@ -65,6 +65,7 @@ class _Connection:
     ws: Any
     greenlet: Any
     idle: bool = False
+    messages: int = 0
 
 
 class Server:
@@ -153,8 +154,11 @@ class Server:
         """Feed every message of one WebSocket to the core until either side closes."""
         ws.socket.settimeout(None)  # the handshake timeout ends with the handshake
         conn = _Connection(ws, greenthread.getcurrent())
-        session = self.dispatcher.open_session(getattr(ws, "protocol", None))
+        subprotocol = getattr(ws, "protocol", None)
+        session = self.dispatcher.open_session(subprotocol)
         self.connections.add(conn)
+        peer = _peer(getattr(ws, "environ", None) or {})
+        log.info("connection %d opened from %s (subprotocol %s)", session.id, peer, subprotocol or "none")
         try:
             self._converse(conn, session)
         except _Interrupted:
@@ -166,15 +170,17 @@ class Server:
             ws.close((1011, "Internal server error"))
         finally:
             self.connections.discard(conn)
-            closed = self.dispatcher.end_session(session)
-            if closed:
-                log.debug("connection %d ended; closed %d environment(s)", session.id, len(closed))
+            kind = "msgpack" if session.msgpack else "jsonrpc" if session.rpc else "legacy"
+            kind = kind if conn.messages else "no messages"
+            log.info("connection %d closed (%s, %s, %d message(s))", session.id, peer, kind, conn.messages)
+            self.dispatcher.end_session(session)  # logs each env it closes
 
     def _converse(self, conn: _Connection, session: Session) -> None:
         while not self.stopping:
             message = self._receive(conn)
             if message is None:
                 return
+            conn.messages += 1
             self.metrics.frames_received(message)
             reply = self.dispatcher.handle(message, session)
             self.metrics.frames_sent(reply.frames)
@@ -297,6 +303,11 @@ def _respond(
 def _refuse(start_response: StartResponse, refusal: security.Refusal) -> list[bytes]:
     start_response(refusal.status, [("Connection", "close"), *refusal.headers])
     return [refusal.body]
+
+
+def _peer(environ: dict[str, Any]) -> str:
+    host, port = environ.get("REMOTE_ADDR", "?"), environ.get("REMOTE_PORT", "?")
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def _main_thread() -> bool:

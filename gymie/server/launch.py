@@ -10,7 +10,7 @@ import dataclasses
 import multiprocessing
 from typing import Any
 
-from gymie import api
+from gymie import api, logs
 from gymie.server import security, supervisor
 from gymie.settings import Settings
 
@@ -28,7 +28,8 @@ def start(
     ``options`` are :class:`~gymie.settings.Settings` fields, e.g.
     ``start("127.0.0.1", 5000, isolation="process", step_timeout=10, token="...")``;
     ``processes`` > 1 serves the port from that many processes (see ``gymie.server.supervisor``).
-    ``$GYMIE_TOKEN`` is the token when none is given.
+    ``$GYMIE_TOKEN`` is the token when none is given. Without logging set up (no handler on the
+    root logger) it logs to stderr at INFO, so the ``listening on`` line shows.
 
     In a process that multiprocessing is bootstrapping (a worker re-importing a main module
     that calls ``start()`` without an ``if __name__ == "__main__":`` guard) this does nothing.
@@ -43,6 +44,7 @@ def start(
     if settings.token is None:
         settings.token = security.token_from_env()
     settings.check()
+    logs.configure()
     if processes > 1:
         supervisor.run(host, port, settings, processes)
         return

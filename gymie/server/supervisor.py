@@ -28,8 +28,9 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from gymie import logs
 from gymie.server import security
-from gymie.settings import LOG_FORMAT, Settings
+from gymie.settings import Settings
 
 log = logging.getLogger("gymie")
 READY_TIMEOUT = 60.0
@@ -175,7 +176,7 @@ class Supervisor:
 
 def child_main(host: str, port: int, settings: Settings, log_level: int, ready: Connection) -> None:
     """One server process: import the user's modules, bind the shared port, say so, serve."""
-    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    logs.configure(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the server installs its own handlers
     for module in settings.imports:
         importlib.import_module(module)
