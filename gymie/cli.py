@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import os
+import re
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from gymie import logs
+from gymie import __version__, logs
 from gymie.server import security
 from gymie.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -25,9 +28,10 @@ T = TypeVar("T")
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (0.5.4's ``-l/--host`` and ``-p/--port``, plus policy options)."""
     parser = argparse.ArgumentParser(prog="gymie", description="Serve Gymnasium environments over WebSocket.")
+    parser.add_argument("--version", action="version", version=f"gymie {__version__}")
     parser.add_argument("-l", "--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
     parser.add_argument(
-        "-p", "--port", default=5000, type=int, help="port; 0 picks a free one (default: %(default)s)"
+        "-p", "--port", default=5000, type=port_number, help="port; 0 picks a free one (default: %(default)s)"
     )
     parser.add_argument(
         "--import",
@@ -41,12 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
     _serving(parser.add_argument_group("processes"))
     _limits(parser.add_argument_group("limits"))
     _security(parser.add_argument_group("security"))
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="INFO: start-up, connections, envs made and closed; WARNING: problems only "
+        "(default: %(default)s)",
+    )
     parser.add_argument("--access-log", action="store_true", help="log one line per HTTP request")
     return parser
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse turns the ValueError into a usage error)."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0 to 65535)")
+    return port
+
+
 def _policy(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--list-envs",
+        action="store_true",
+        help="print the env ids this server can make (after --allow and --import), then those "
+        "missing a dependency with what to install, and exit",
+    )
     group.add_argument(
         "--allow",
         action="append",
@@ -165,6 +189,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with every Settings field it names written as its flag (``max_envs`` → ``--max-envs``)."""
+    flags = {a.dest: a.option_strings[-1] for a in parser._actions if a.option_strings}
+    fields = {f.name for f in dataclasses.fields(Settings)} | {"processes"}
+    names = "|".join(sorted((re.escape(name) for name in fields & flags.keys()), key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])({names})(?![\w-])", lambda m: flags[m.group(1)], message)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` and serve until SIGTERM/SIGINT; exit 1 when the address cannot be bound."""
     parser = build_parser()
@@ -174,10 +206,15 @@ def main(argv: list[str] | None = None) -> None:
         if args.processes < 1:
             raise ValueError(f"processes must be at least 1, not {args.processes}")
     except ValueError as err:
-        parser.error(str(err))
+        parser.error(flag_names(str(err), parser))
     logs.configure(args.log_level)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m gymie` has it: --import finds ./my_module.py
     for module in args.imports:
         importlib.import_module(module)
+    if args.list_envs:
+        print_envs(settings)
+        return
     if args.processes > 1:
         from gymie.server import supervisor  # no eventlet in the parent
 
@@ -186,6 +223,22 @@ def main(argv: list[str] | None = None) -> None:
 
     sock = _bound(lambda: serving.listen(args.host, args.port))
     serving.serve(sock, settings)
+
+
+def print_envs(settings: Settings) -> None:
+    """Print the ids ``list_envs`` returns, then the others with what they need."""
+    from gymie.envs import catalog  # imports Gymnasium: only when asked
+
+    entries = catalog(settings)
+    for entry in entries:
+        if entry["available"]:
+            print(entry["id"])
+    missing = [entry for entry in entries if not entry["available"]]
+    if missing:
+        print("\nNot available here (missing a dependency):")
+        width = max(len(entry["id"]) for entry in missing)
+        for entry in missing:
+            print(f"{entry['id']:<{width}}  {entry['needs']}")
 
 
 def _bound(call: Callable[[], T]) -> T:

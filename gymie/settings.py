@@ -84,7 +84,7 @@ class Settings:
         if self.isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {self.isolation!r}")
         if self.step_timeout is not None and self.isolation != "process":
-            raise ValueError("a step timeout needs isolation 'process': an in-process env cannot be stopped")
+            raise ValueError("step_timeout needs isolation 'process': an in-process env cannot be stopped")
         for name in ("max_message_size", "max_envs", "max_envs_per_connection", "max_connections"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import gymie
 from gymie import cli
 from tests.conftest import ROOT, TIMEOUT, start_server
 from tests.remote import remote
@@ -109,3 +110,78 @@ def test_ipv6_host() -> None:
         check_serves(srv.url)
     finally:
         srv.stop()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"gymie {gymie.__version__}\n"
+
+
+def test_every_option_says_what_it_does() -> None:
+    undocumented = [a.option_strings for a in cli.build_parser()._actions if a.option_strings and not a.help]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_a_port_out_of_range_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--port", port])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"argument -p/--port: {port} is not a port (0 to 65535)" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-envs", "0"], "--max-envs must be at least 1, not 0"),
+        (["--max-envs-per-connection", "0"], "--max-envs-per-connection must be at least 1, not 0"),
+        (["--idle-timeout", "0"], "--idle-timeout must be positive, not 0.0"),
+        (["--processes", "0"], "--processes must be at least 1, not 0"),
+        (["--step-timeout", "5"], "--step-timeout needs --isolation 'process'"),
+    ],
+)
+def test_range_errors_name_the_flag(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2 and f"gymie: error: {message}" in capsys.readouterr().err
+
+
+def test_list_envs_prints_what_can_be_made_then_what_is_missing() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gymie", "--list-envs", "--import", "tests.support"]
+        + ["--allow", "CartPole-*", "--allow", "gymie-test/NeedsMissing-*", "--allow", "gymie-test/Faulty-*"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3 * TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "CartPole-v0",
+        "CartPole-v1",
+        "gymie-test/Faulty-v0",
+        "",
+        "Not available here (missing a dependency):",
+        "gymie-test/NeedsMissing-v0  the Python module `gymie_test_not_installed`",
+    ]
+
+
+def test_the_console_script_imports_a_module_from_the_current_directory(tmp_path: Path) -> None:
+    script = shutil.which("gymie", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the gymie console script is not installed in this venv (pip install -e .)")
+    (tmp_path / "my_envs.py").write_text(
+        "import gymnasium\n"
+        "gymnasium.register('MyCwd-v0', entry_point='gymnasium.envs.classic_control.cartpole:CartPoleEnv')\n"
+    )
+    proc = subprocess.run(
+        [script, "--import", "my_envs", "--list-envs", "--allow", "MyCwd-*"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=3 * TIMEOUT,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "MyCwd-v0\n", "")
