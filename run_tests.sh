@@ -30,6 +30,12 @@ fi
 if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
   step "installing gymie with its test, atari and retro extras"
   "$VENV/bin/pip" install -q -e '.[test,atari,retro]'
+  # gymnasium[classic-control] brings pygame-ce; a venv whose test extra once installed pygame has
+  # both, sharing one `pygame` folder: keep pygame-ce alone.
+  if "$VENV/bin/pip" show -q pygame >/dev/null 2>&1 && "$VENV/bin/pip" show -q pygame-ce >/dev/null 2>&1; then
+    "$VENV/bin/pip" uninstall -y -q pygame
+    "$VENV/bin/pip" install -q --force-reinstall --no-deps pygame-ce
+  fi
   step "installing torch (the 2.13.0 CPU build, first: a bare torch pulls CUDA) and stable-baselines3"
   "$VENV/bin/pip" install -q 'torch==2.13.0'
   "$VENV/bin/pip" install -q 'stable-baselines3>=2.3'

@@ -14,7 +14,6 @@ TEST = [
     "hypothesis>=6.100",
     "ruff>=0.6",
     "mypy>=1.10",
-    "pygame>=2.1.3",  # CartPole's render_mode="rgb_array"
 ]
 
 setup(
@@ -29,7 +28,8 @@ setup(
     package_data={"gymie": ["py.typed"]},
     install_requires=[
         "eventlet>=0.36",
-        "gymnasium>=1.0,<2",
+        # classic-control brings pygame: render_mode="rgb_array" works for CartPole & co. out of the box.
+        "gymnasium[classic-control]>=1.0,<2",
         "numpy>=1.24",
         "msgpack>=1.0",
         # JSON in C: orjson writes (3.12 spells floats as repr() does but below 1e-4, which
