@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import gymie.api
 from gymie import api
 from gymie.exceptions import EnvironmentNotFound, InstanceNotFound, WrongAction
 from tests.conftest import TIMEOUT, start_server
@@ -97,6 +99,29 @@ def test_retro_seed_is_handled(retro_url: str) -> None:
 def test_retro_unknown_game_is_not_found(retro_url: str, env_id: str) -> None:
     with remote(retro_url) as r:
         assert r.closed_by("make", env_id=env_id) == (1007, f"Environment `{env_id}` not found")
+
+
+@pytest.mark.slow
+def test_retro_override_then_gymie_api_get_env_as_0_5_4_tests_did() -> None:
+    # 0.5.4's Retro test: @override('get_env'), then gymie.api.get_env(...) directly.
+    pytest.importorskip("stable_retro")
+    example = importlib.import_module("examples.retro_server")
+    api.override("get_env")(example.retro_get_env)  # again, in case it was imported before
+    try:
+        assert gymie.api.get_env is example.retro_get_env
+        env = gymie.api.get_env(AIRSTRIKER)
+        try:
+            obs, _ = env.reset(seed=0)
+            assert obs.shape == RETRO_FRAME and env.action_space.n == 12
+            observation, reward, done, info = gymie.api.process_step(env.step(env.action_space.sample())[:4])
+            assert observation.shape == RETRO_FRAME and done is False
+        finally:
+            env.close()
+        with pytest.raises(EnvironmentNotFound):
+            gymie.api.get_env("Airstriker-Genesis")
+    finally:
+        api.overrides.restore()
+    assert gymie.api.get_env is gymie.envs.get_env
 
 
 # -- Unity (mlagents_envs stand-in) ------------------------------------------------
@@ -215,6 +240,21 @@ def test_unity_seed_reaches_the_game(unity: ModuleType, game: str) -> None:
     first = run(3, worker_id=1)
     assert run(3, worker_id=2) == first
     assert run(4, worker_id=1) != first
+
+
+def test_unity_override_then_gymie_api_names_as_0_5_4_tests_did(unity: ModuleType, game: str) -> None:
+    # 0.5.4's Unity test: both hooks overridden, then gymie.api.get_env / process_step called directly.
+    assert gymie.api.process_step is sys.modules["examples.unity_server"].unity_process_step
+    env = gymie.api.get_env(game, worker_id=9, no_graphics=True)
+    try:
+        assert isinstance(env, unity.UnityToGymWrapper) and len(env.reset()) == unity.OBS_SIZE
+        observation, reward, done, info = gymie.api.process_step(env.step(1))
+        assert (len(observation), type(reward), done, info) == (unity.OBS_SIZE, float, False, {})
+        assert isinstance(observation, list)
+    finally:
+        env.close()
+    with pytest.raises(EnvironmentNotFound):
+        gymie.api.get_env(game + "-missing")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """OpenAI Gym 0.26 envs through a real server, spoken to with 0.5.4 messages.
 
 The server runs in this venv's Python (gym 0.26 needs numpy<2) with an ``@override('get_env')``
-that calls ``gym.make``; elsewhere this module is skipped.
+that calls ``gym.make`` (``--import gymie.contrib.gym026``); elsewhere this module is skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.remote import remote  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    srv = start_server("--import", "tests.legacy_gym.gym026_override")
+    srv = start_server("--import", "gymie.contrib.gym026", "--log-level", "DEBUG")
     try:
         yield srv
     finally:
