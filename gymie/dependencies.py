@@ -38,8 +38,10 @@ FAMILIES = {
 RETIRED = {"_raise_mujoco_py_error": 'mujoco-py (retired; use -v5: pip install "gymnasium[mujoco]")'}
 """Gymnasium's placeholders for retired ids (they only raise), and what to say instead of their message."""
 
+REPORTED_MAX = 1024
+"""Env ids remembered as reported (clients choose ids: the set must not grow without end)."""
 _PIP = re.compile(r"`(pip install [^`]+)`")
-_reported: set[str] = set()
+_reported: set[Any] = set()
 
 
 def install_hint(env_id: str, error: BaseException | None = None) -> str:
@@ -75,9 +77,13 @@ def missing(env_id: str, error: BaseException) -> MissingDependency | None:
 
 def report(error: MissingDependency) -> None:
     """Log a missing dependency once per env id and process (a warning, no traceback)."""
-    if error.subject not in _reported:
+    if error.subject in _reported:
+        return
+    if len(_reported) < REPORTED_MAX:
         _reported.add(error.subject)
         log.warning("%s", error.reason)
+    else:
+        log.debug("%s", error.reason)
 
 
 def needs(env_id: str) -> str | None:
