@@ -41,11 +41,14 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def client(url: str, index: int, everyone_connected: threading.Barrier, errors: list[str]) -> None:
-    """Connect, wait until all are connected, then make, pipeline reset + steps + close, check order."""
+def client(
+    url: str, index: int, everyone_connected: threading.Barrier, go: threading.Barrier, errors: list[str]
+) -> None:
+    """Connect, wait until all are connected (and counted), then make, pipeline reset + steps + close."""
     try:
         with connect(url, open_timeout=3 * TIMEOUT, close_timeout=TIMEOUT) as ws:
             everyone_connected.wait(3 * TIMEOUT)
+            go.wait(3 * TIMEOUT)
             ws.send(
                 json.dumps(
                     {
@@ -76,9 +79,10 @@ def client(url: str, index: int, everyone_connected: threading.Barrier, errors: 
 
 def test_200_connections_at_once_get_every_reply_in_order(server: ServerProcess) -> None:
     everyone_connected = threading.Barrier(CLIENTS + 1)
+    go = threading.Barrier(CLIENTS + 1)  # counted before any client can finish and leave
     errors: list[str] = []
     threads = [
-        threading.Thread(target=client, args=(server.url, i, everyone_connected, errors))
+        threading.Thread(target=client, args=(server.url, i, everyone_connected, go, errors))
         for i in range(CLIENTS)
     ]
     started = time.monotonic()
@@ -86,6 +90,7 @@ def test_200_connections_at_once_get_every_reply_in_order(server: ServerProcess)
         thread.start()
     everyone_connected.wait(3 * TIMEOUT)
     held = health(server)["connections"]
+    go.wait(3 * TIMEOUT)
     for thread in threads:
         thread.join(6 * TIMEOUT)
     took = time.monotonic() - started
