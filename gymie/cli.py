@@ -150,7 +150,7 @@ def _security(group: argparse._ArgumentGroup) -> None:
         "--token",
         default=security.token_from_env(),
         help=f"require `Authorization: Bearer TOKEN` or `?token=TOKEN` (default: ${security.TOKEN_ENV}; "
-        "prefer the variable: arguments show in `ps`)",
+        "prefer the variable: arguments show in `ps`); an empty token is refused",
     )
     group.add_argument(
         "--allowed-origins",
@@ -181,7 +181,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         idle_timeout=args.idle_timeout,
         handshake_timeout=args.handshake_timeout,
         shutdown_timeout=args.shutdown_timeout,
-        token=args.token or None,
+        token=args.token,
         allowed_origins=security.parse_origins(args.allowed_origins),
         access_log=args.access_log,
     )

@@ -93,3 +93,18 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, not {value}")
+        self._check_security()
+
+    def _check_security(self) -> None:
+        # An empty value must not silently mean "no protection" (`--token "$GYMIE_TOKEN"` with the
+        # variable unset, or empty, would otherwise switch authentication off).
+        if self.token is not None and not self.token.strip():
+            raise ValueError(
+                "the token is empty (--token '' or GYMIE_TOKEN=''), which would switch authentication "
+                "off: give a real token, or unset GYMIE_TOKEN and leave --token out to serve without one"
+            )
+        if self.allowed_origins is not None and not any(o.strip() for o in self.allowed_origins):
+            raise ValueError(
+                "the list of allowed origins is empty (--allowed-origins ''), which would let every "
+                "origin in: name the origins (`*` for any), or leave --allowed-origins out"
+            )

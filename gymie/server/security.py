@@ -92,14 +92,19 @@ def origin_ok(origin: str | None, allowed: Iterable[str]) -> bool:
 
 
 def parse_origins(values: Iterable[str]) -> list[str] | None:
-    """``--allowed-origins`` values (each may be comma-separated) as one list; None when none given."""
-    origins = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    return origins or None
+    """``--allowed-origins`` values (each may be comma-separated) as one list; None when none given.
+
+    Values that name no origin give an empty list, which ``Settings.check`` refuses.
+    """
+    values = list(values)
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def token_from_env() -> str | None:
-    """The token in ``$GYMIE_TOKEN``, if set and not empty."""
-    return os.environ.get(TOKEN_ENV) or None
+    """The token in ``$GYMIE_TOKEN``: None when unset; set but empty gives ``""`` (refused at start)."""
+    return os.environ.get(TOKEN_ENV)
 
 
 def is_loopback(host: str) -> bool:
