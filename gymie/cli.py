@@ -17,6 +17,7 @@ from gymie.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ISOLATION_MODES,
     Settings,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policy(parser.add_argument_group("environments"))
     _serving(parser.add_argument_group("processes"))
     _limits(parser.add_argument_group("limits"))
+    _transport(parser.add_argument_group("transport"))
     _security(parser.add_argument_group("security"))
     parser.add_argument(
         "--log-level",
@@ -145,6 +147,17 @@ def _limits(group: argparse._ArgumentGroup) -> None:
     )
 
 
+def _transport(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--send-timeout",
+        type=float,
+        default=DEFAULT_SEND_TIMEOUT,
+        metavar="SECONDS",
+        help="close a WebSocket (and its envs) whose peer has not read for this long while a "
+        "reply waits to be sent (default: %(default)s)",
+    )
+
+
 def _security(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--token",
@@ -184,6 +197,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         token=args.token,
         allowed_origins=security.parse_origins(args.allowed_origins),
         access_log=args.access_log,
+        send_timeout=args.send_timeout,
     )
     settings.check()
     return settings

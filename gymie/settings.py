@@ -15,6 +15,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+DEFAULT_SEND_TIMEOUT = 30.0
 ISOLATION_MODES = ("none", "process")
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
 """How every gymie process (server, worker, supervisor) formats its log lines."""
@@ -60,6 +61,10 @@ class Settings:
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     """Seconds a graceful shutdown may take before the remaining connections are cut."""
 
+    send_timeout: float | None = DEFAULT_SEND_TIMEOUT
+    """Seconds a send to a WebSocket may stay blocked (the peer not reading) before the connection
+    is closed, and its envs with it."""
+
     token: str | None = None
     """When set, handshakes must carry ``Authorization: Bearer <token>`` or ``?token=<token>``."""
 
@@ -89,7 +94,7 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, not {value}")
-        for name in ("step_timeout", "idle_timeout", "handshake_timeout", "shutdown_timeout"):
+        for name in ("step_timeout", "idle_timeout", "handshake_timeout", "shutdown_timeout", "send_timeout"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, not {value}")

@@ -28,17 +28,16 @@ from greenlet import GreenletExit
 from gymie import __version__
 from gymie.core import Dispatcher, Session
 from gymie.protocol import SUBPROTOCOLS, Reply
-from gymie.server import security
-from gymie.server.green import DeadlinePool, GymieWebSocketWSGI, SignalWatch, request_arrived
+from gymie.server import descriptors, security
+from gymie.server.green import DeadlinePool, GreenRuntime, SignalWatch, SteadyListener, request_arrived
 from gymie.server.metrics import Metrics
+from gymie.server.websocket import GymieWebSocketWSGI, SendTimeout
 
 log = logging.getLogger("gymie")
 
 RUNNING_TEXT = b"Gymie is running..."
 NOT_HERE = b"Not found: gymie serves WebSockets at /gym, e.g. ws://HOST:PORT/gym"
 GOING_AWAY = (1001, "Server shutting down")
-POOL_HEADROOM = 64
-"""Green threads beyond ``max_connections``, so health checks are answered when WebSockets are full."""
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -86,16 +85,24 @@ class Server:
             self.backend.live_workers,
         )
         dispatcher.observer = self.metrics
-        self._gym = GymieWebSocketWSGI(self.serve_connection, self.settings.max_message_size)
+        self._gym = GymieWebSocketWSGI(
+            self.serve_connection, self.settings.max_message_size, self.settings.send_timeout
+        )
         self._gym.supported_protocols = list(SUBPROTOCOLS)
         self._server_gt: Any = None
         self._listener: socket.socket | None = None
+        runtime = getattr(self.backend, "runtime", None)
+        if isinstance(runtime, GreenRuntime):  # a worker that died while idle: forget its instance now
+            runtime.on_exit = dispatcher._drop_dead_instances
 
     # -- HTTP ---------------------------------------------------------------
 
     def app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """The WSGI application."""
-        request_arrived()
+        """The WSGI application.
+
+        Each connection serves one HTTP request (no keep-alive), all of it within the handshake
+        timeout; only a WebSocket outlives it.
+        """
         path = environ.get("PATH_INFO", "")
         if path == "/gym":
             return self._websocket(environ, start_response)
@@ -152,7 +159,8 @@ class Server:
 
     def serve_connection(self, ws: Any) -> None:
         """Feed every message of one WebSocket to the core until either side closes."""
-        ws.socket.settimeout(None)  # the handshake timeout ends with the handshake
+        request_arrived()  # the handshake timeout ends with the handshake
+        ws.socket.settimeout(None)
         conn = _Connection(ws, greenthread.getcurrent())
         subprotocol = getattr(ws, "protocol", None)
         session = self.dispatcher.open_session(subprotocol)
@@ -163,6 +171,8 @@ class Server:
             self._converse(conn, session)
         except _Interrupted:
             ws.close(GOING_AWAY)
+        except SendTimeout as err:
+            log.info("connection %d closed: %s", session.id, err)
         except OSError as err:  # the client went away mid-reply
             log.debug("connection %d: %s", session.id, err)
         except Exception:  # eventlet would log it only in the access log
@@ -216,17 +226,21 @@ class Server:
         self.backend.warm_up()
         access = logging.getLogger("gymie.access")
         access.setLevel(logging.INFO if settings.access_log else logging.WARNING)
-        pool = DeadlinePool((settings.max_connections or 10_000) + POOL_HEADROOM, settings.handshake_timeout)
+        fitted = descriptors.fit(settings)
+        if fitted.warning:
+            log.warning(fitted.warning)
+        settings.max_connections = fitted.max_connections
+        pool = DeadlinePool(fitted.max_connections + fitted.headroom, settings.handshake_timeout)
         self._listener = sock
         self._server_gt = eventlet.spawn(
             wsgi.server,
-            sock,
+            SteadyListener(sock),
             self.app,
             log=access,
             debug=False,
             custom_pool=pool,
             socket_timeout=settings.handshake_timeout,
-            keepalive=settings.handshake_timeout,
+            keepalive=False,
         )
         watch = SignalWatch(settings.shutdown_timeout + 5) if _main_thread() else None
         watcher = eventlet.spawn(self._watch, watch) if watch else None
