@@ -7,6 +7,12 @@ the same port with SO_REUSEPORT and serves it; the kernel spreads new connection
 The parent logs the ``listening on`` line once every child listens, forwards SIGTERM/SIGINT
 to the children (each shuts down gracefully), and restarts a child that dies on its own.
 
+Children die with the parent, however it dies: each watches the read end of a pipe whose only
+write end the parent holds, and shuts down gracefully at its end of file (``PR_SET_PDEATHSIG``
+would fire when the parent *thread* ends, and exists on Linux only). Their listening sockets
+close at once, and the parent binds with SO_REUSEADDR, so a new server can take the port
+right after (connections of the old one may linger in TIME_WAIT).
+
 An instance id belongs to the process that made it, that is, to its connection: a client
 uses an id over the connection that made it, since another connection may reach another
 process, where that id does not exist. Each process also has its own ``/healthz`` and
@@ -50,6 +56,7 @@ def reserve(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only listening sockets conflict
         sock.bind((host, port))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     except OSError as err:
@@ -84,6 +91,8 @@ class Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.children: list[Any] = [None] * processes
         self.stopping = False
+        # The children watch the read end; the write end lives only here, so it closes when we die.
+        self._alive_read, self._alive_write = self.context.Pipe(duplex=False)
 
     @property
     def url(self) -> str:
@@ -110,7 +119,7 @@ class Supervisor:
         level = logging.getLogger("gymie").getEffectiveLevel()
         child = self.context.Process(
             target=child_main,
-            args=(self.host, self.port, self.settings, level, ready_write),
+            args=(self.host, self.port, self.settings, level, ready_write, self._alive_read),
             name=f"gymie-{index}",
         )
         child.start()
@@ -174,13 +183,18 @@ class Supervisor:
         return status
 
 
-def child_main(host: str, port: int, settings: Settings, log_level: int, ready: Connection) -> None:
-    """One server process: import the user's modules, bind the shared port, say so, serve."""
+def child_main(
+    host: str, port: int, settings: Settings, log_level: int, ready: Connection, parent_alive: Connection
+) -> None:
+    """One server process: import the user's modules, bind the shared port, say so, serve.
+
+    ``parent_alive`` reaches end of file when the supervisor dies: the process then shuts down.
+    """
     logs.configure(log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the server installs its own handlers
     for module in settings.imports:
         importlib.import_module(module)
-    from gymie.server import serving  # eventlet loads here, in the child only
+    from gymie.server import green, serving  # eventlet loads here, in the child only
 
     try:
         sock = serving.listen(host, port, reuse_port=True)
@@ -191,5 +205,6 @@ def child_main(host: str, port: int, settings: Settings, log_level: int, ready: 
     def say_ready() -> None:
         ready.send(os.getpid())
         ready.close()
+        green.watch_parent(parent_alive.fileno())
 
     serving.serve(sock, settings, on_ready=say_ready)
