@@ -12,7 +12,9 @@ How failures show on the server side:
 - the worker dies (segfault, ``os._exit``, SIGKILL): the pipe reaches EOF → WorkerCrashed;
 - no reply within the timeout: the worker is killed → StepTimeout.
 
-After the last two the WorkerEnv is ``dead`` and the dispatcher drops its instance.
+After the last two the WorkerEnv is ``dead`` and the dispatcher drops its instance. A worker
+that dies while idle is noticed at once where the Runtime can watch its exit (the server's
+can): it is reaped, so ``live_workers`` stays exact.
 
 Waiting for a reply goes through a :class:`Runtime`. The default one blocks; the server
 hands the backend one that parks the green thread on the pipe's fd, so the eventlet hub keeps
@@ -60,6 +62,13 @@ class Runtime(Protocol):
     def notify_close(self, fileno: int) -> None:
         """Say that ``fileno`` is about to be closed."""
 
+    def watch(self, fileno: int, callback: Callable[[], bool]) -> None:
+        """Call ``callback`` once, soon after ``fileno`` (a process sentinel) becomes readable.
+
+        ``callback`` returns True when the exit was unexpected (a worker that died while idle).
+        May do nothing: then a dead worker is found at its next call.
+        """
+
 
 class BlockingRuntime:
     """The Runtime for plain threads: waits block the calling thread."""
@@ -74,6 +83,9 @@ class BlockingRuntime:
 
     def notify_close(self, fileno: int) -> None:
         """Nothing to do."""
+
+    def watch(self, fileno: int, callback: Callable[[], bool]) -> None:
+        """Nothing: a plain thread finds a dead worker at its next call."""
 
 
 _live: set[WorkerEnv] = set()
@@ -165,6 +177,7 @@ class WorkerEnv(EnvAdapter):
         _live.add(self)
         self._lock = self._runtime.lock()
         self._attributes: dict[str, Any] = {}
+        self._runtime.watch(process.sentinel, self._exited)
 
     def __getattr__(self, name: str) -> Any:
         attributes = self.__dict__.get("_attributes", {})
@@ -224,8 +237,21 @@ class WorkerEnv(EnvAdapter):
 
     # -- the pipe -----------------------------------------------------------
 
+    def _exited(self) -> bool:
+        """The worker process ended: reap it now unless a call did (a call in flight holds the lock).
+
+        Returns whether it was reaped here, that is, it died while idle.
+        """
+        with self._lock:
+            if self.dead:
+                return False
+            self._reap()
+            log.warning("worker %d %s while idle", self.pid, self.exit_reason)
+            return True
+
     def _start(self, timeout: float) -> None:
-        ok, payload = self._receive(timeout)
+        with self._lock:
+            ok, payload = self._receive(timeout)
         if not ok:
             self._reap(EXIT_TIMEOUT)
             raise rebuild(payload)
