@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from gymie.server.descriptors import Budget, budget
+from gymie.settings import Settings
 from tests.conftest import ROOT, TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import eventually, health, http_get, raw_connect, upgrade_request
 from tests.remote import remote
@@ -191,6 +193,18 @@ def test_item1_the_connection_limit_fits_the_descriptor_limit() -> None:
         assert logged(raised, "file descriptors (ulimit -n") == 0, "".join(raised.output)
     finally:
         raised.stop()
+
+
+def test_item1_descriptor_budget() -> None:
+    assert budget(Settings(), 20_000, 20) == Budget(1000, 64, 20_000)
+    under_1024 = budget(Settings(), 1024, 15)  # the case: 1000 + 64 did not fit
+    assert (under_1024.max_connections, under_1024.headroom) == (929, 64)
+    assert under_1024.warning is not None and "fit 929 WebSockets, not 1000" in under_1024.warning
+    isolated = budget(Settings(isolation="process", max_envs=100), 1024, 15)
+    assert isolated.max_connections == 929 - 4 * 100
+    per_connection = budget(Settings(isolation="process", max_connections=None), 1024, 15)
+    assert per_connection == Budget(929 // 5, 64, 1024)
+    assert budget(Settings(), 20, 18).max_connections == 1
 
 
 # -- item 2: a peer that stops reading; fragments held at their size --------------------------

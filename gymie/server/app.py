@@ -126,8 +126,7 @@ class Server:
         limit = self.settings.max_connections
         if upgrade and (self.stopping or (limit is not None and self.sockets >= limit)):
             why = b"Server shutting down" if self.stopping else b"Too many connections"
-            headers = [("Retry-After", "1"), ("Connection", "close")]
-            return _respond(start_response, "503 Service Unavailable", why, headers=headers)
+            return _respond(start_response, "503 Service Unavailable", why, headers=[("Retry-After", "1")])
         # Shutdown closes WebSockets itself (with 1001), so eventlet must not treat them as idle.
         environ.pop("eventlet.set_idle", None)
         self.sockets += upgrade
@@ -315,7 +314,7 @@ def _respond(
 
 
 def _refuse(start_response: StartResponse, refusal: security.Refusal) -> list[bytes]:
-    start_response(refusal.status, [("Connection", "close"), *refusal.headers])
+    start_response(refusal.status, list(refusal.headers))  # eventlet adds Connection: close
     return [refusal.body]
 
 

@@ -1,8 +1,9 @@
 """File descriptors: raise the soft limit at start, and fit ``--max-connections`` into it.
 
 Every open WebSocket holds a socket; every connection still sending its HTTP request holds
-one too (up to the pool's headroom); with ``--isolation process`` every env holds about two
-more (the pipe to its worker and the worker's exit sentinel). When they do not all fit,
+one too (up to the pool's headroom); with ``--isolation process`` every env holds four more
+(the pipe to its worker; the worker's exit sentinel, a duplicate of it that the hub watches,
+and the forkserver's pipe that multiprocessing keeps open). When they do not all fit,
 ``accept()`` fails with EMFILE; the server survives that (``green.SteadyListener``) but serves
 nobody new meanwhile, so at start the connection limit is lowered to what fits, with one
 warning that says how to raise it. No eventlet here.
@@ -24,7 +25,7 @@ POOL_HEADROOM = 64
 """Connections beyond ``max_connections`` that may be sending their HTTP request (health checks)."""
 RESERVE = 16
 """Descriptors kept free for everything else: log files, worker start-up, /proc reads."""
-FDS_PER_WORKER = 2
+FDS_PER_WORKER = 4
 SOFT_CEILING = 1 << 20
 """Where the soft limit is raised to when the hard limit is unlimited."""
 
@@ -80,7 +81,8 @@ def budget(settings: Settings, limit: int, in_use: int) -> Budget:
     wanted = settings.max_connections
     if wanted is None or wanted <= fits:  # None: as many as fit
         return Budget(min(wanted or fits, fits), headroom, limit)
-    workers = ", plus 2 per env with --isolation process" if settings.isolation == "process" else ""
+    isolated = settings.isolation == "process"
+    workers = f", plus {FDS_PER_WORKER} per env with --isolation process" if isolated else ""
     warning = (
         f"{limit} file descriptors (ulimit -n; {in_use} in use) fit {fits} WebSockets, not {wanted}: "
         f"serving at most {fits} connections. Each takes 1 descriptor{workers}, and {headroom} are "

@@ -186,7 +186,7 @@ class SteadyListener:
                 continue
             if self._failures and self._ending is None:
                 self._ending = eventlet.spawn_after(self.QUIET, self._end_burst)
-            return accepted  # type: ignore[no-any-return]
+            return accepted
 
     def _failed(self, err: OSError) -> None:
         self._last = time.monotonic()

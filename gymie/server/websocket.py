@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import eventlet
 from eventlet import hubs, websocket
 from eventlet.websocket import ConnectionClosedError, FailedConnectionError
 
@@ -34,6 +35,9 @@ MAX_FRAGMENTS = 1024
 """Most frames one message may be split into (each costs a little even when empty)."""
 RECV_CHUNK = 256 * 1024
 """Largest single ``recv`` while reading a payload (a bigger one allocates a buffer that size)."""
+YIELD_EVERY = 16
+"""Reads of one frame between two yields to the hub, so a peer that keeps data waiting
+(a large frame, or one dribbled faster than it is read) cannot hold the hub."""
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
@@ -180,13 +184,16 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
 
     def _read_payload(self, buffer: bytearray, length: int, mask: bytes) -> None:
         scratch = _scratch()
-        received = 0
+        received = reads = 0
         while received < length:
             size = self.socket.recv_into(scratch, min(length - received, RECV_CHUNK))
             if not size:
                 raise ConnectionClosedError()
             buffer += _unmask(scratch[:size], mask, received)
             received += size
+            reads += 1
+            if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting
+                eventlet.sleep(0)
 
 
 class GymieWebSocketWSGI(websocket.WebSocketWSGI):  # type: ignore[misc]
