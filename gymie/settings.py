@@ -105,8 +105,8 @@ class Settings:
         # variable unset, or empty, would otherwise switch authentication off).
         if self.token is not None and not self.token.strip():
             raise ValueError(
-                "the token is empty (--token '' or GYMIE_TOKEN=''), which would switch authentication "
-                "off: give a real token, or unset GYMIE_TOKEN and leave --token out to serve without one"
+                "--token is empty (--token '' or GYMIE_TOKEN=''), which would switch authentication off: "
+                "give a real one, or leave both unset to serve without authentication"
             )
         if self.allowed_origins is not None and not any(o.strip() for o in self.allowed_origins):
             raise ValueError(

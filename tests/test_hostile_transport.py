@@ -341,7 +341,7 @@ def test_item8_an_empty_token_or_origin_list_is_refused_at_start(
 def test_item8_start_refuses_an_empty_token(call: str, env: dict[str, str]) -> None:
     code = f"import gymie; gymie.start('127.0.0.1', 0, {call})"
     done = _run_bounded([sys.executable, "-c", code], env)
-    assert done.returncode == 1 and "ValueError: the token is empty" in done.stderr, done.stderr
+    assert done.returncode == 1 and "ValueError: --token is empty" in done.stderr, done.stderr
 
 
 def _run_bounded(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,10 @@ Importing the package loads nothing heavy; each name loads its module on first u
 ``serving`` and ``app`` (and what they import) load eventlet.
 
 - ``app``: one process's WSGI app (``/gym``, ``/healthz``, ``/metrics``) and its shutdown;
-- ``green``: eventlet pieces (capped WebSockets, deadlines, signals, green waits for workers);
+- ``accept``: accepting connections (descriptor exhaustion survived, a deadline per request);
+- ``websocket``: the WebSocket (messages capped and held at their size, timed sends);
+- ``green``: other eventlet pieces (signals, green waits for workers, the supervisor's pipe);
+- ``descriptors``: the file-descriptor limit, and the connections that fit in it;
 - ``serving``: ``listen``, ``serve``, ``dispatch``, ``message_handle``;
 - ``launch``: ``start``, one process or N;
 - ``supervisor``: the parent of ``--processes N`` (never imports eventlet);

@@ -22,14 +22,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet
-from eventlet import greenthread, hubs, wsgi
+from eventlet import greenthread, hubs
 from greenlet import GreenletExit
 
 from gymie import __version__
 from gymie.core import Dispatcher, Session
 from gymie.protocol import SUBPROTOCOLS, Reply
-from gymie.server import descriptors, security
-from gymie.server.green import DeadlinePool, GreenRuntime, SignalWatch, SteadyListener, request_arrived
+from gymie.server import security
+from gymie.server.accept import request_arrived, serve_http
+from gymie.server.green import GreenRuntime, SignalWatch
 from gymie.server.metrics import Metrics
 from gymie.server.websocket import GymieWebSocketWSGI, SendTimeout
 
@@ -221,27 +222,10 @@ class Server:
 
         ``on_ready`` is called once the server accepts connections and handles signals.
         """
-        settings = self.settings
         self.backend.warm_up()
-        access = logging.getLogger("gymie.access")
-        access.setLevel(logging.INFO if settings.access_log else logging.WARNING)
-        fitted = descriptors.fit(settings)
-        if fitted.warning:
-            log.warning(fitted.warning)
-        settings.max_connections = fitted.max_connections
-        pool = DeadlinePool(fitted.max_connections + fitted.headroom, settings.handshake_timeout)
         self._listener = sock
-        self._server_gt = eventlet.spawn(
-            wsgi.server,
-            SteadyListener(sock),
-            self.app,
-            log=access,
-            debug=False,
-            custom_pool=pool,
-            socket_timeout=settings.handshake_timeout,
-            keepalive=False,
-        )
-        watch = SignalWatch(settings.shutdown_timeout + 5) if _main_thread() else None
+        self._server_gt = serve_http(sock, self.app, self.settings)
+        watch = SignalWatch(self.settings.shutdown_timeout + 5) if _main_thread() else None
         watcher = eventlet.spawn(self._watch, watch) if watch else None
         try:
             if on_ready is not None:
