@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,15 +54,12 @@ class ServerProcess:
 
 
 def start_server(
-    *args: str,
-    env: dict[str, str] | None = None,
-    command: list[str] | None = None,
-    preexec_fn: Callable[[], None] | None = None,
+    *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
 ) -> ServerProcess:
     """Start ``python -m gymie --host 127.0.0.1 --port 0 ARGS`` and wait until it says where it listens.
 
     ``command`` replaces ``python -m gymie --host 127.0.0.1 --port 0`` (e.g. a script calling
-    ``gymie.start``); ``preexec_fn`` runs in the child before it starts (e.g. to set resource limits).
+    ``gymie.start``).
     """
     cmd = [*(command or [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0"]), *args]
     proc = subprocess.Popen(
@@ -72,7 +69,6 @@ def start_server(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        preexec_fn=preexec_fn,
     )
     server = ServerProcess(proc)
     found = threading.Event()

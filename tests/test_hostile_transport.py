@@ -16,7 +16,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +37,22 @@ HANDSHAKE = {
 }
 
 
-def limits(nofile: tuple[int, int] | None = None) -> Callable[[], None]:
-    """A ``preexec_fn`` capping the address space (and, if given, the descriptors) of the server."""
+def limited(nofile: tuple[int, int] | None = None) -> list[str]:
+    """``prlimit`` capping the address space (and, if given, the descriptors) of the command after it.
 
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-        if nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
-
-    return apply
+    (Not ``preexec_fn``: once a test has imported eventlet, forking from Python warns.)
+    """
+    cmd = ["prlimit", f"--as={MEMORY_CAP}"]
+    if nofile is not None:
+        cmd.append(f"--nofile={nofile[0]}:{nofile[1]}")
+    return cmd
 
 
 def capped(
     *args: str, nofile: tuple[int, int] | None = None, env: dict[str, str] | None = None
 ) -> ServerProcess:
-    return start_server(*args, env=env, preexec_fn=limits(nofile))
+    gymie = [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0"]
+    return start_server(*args, env=env, command=[*limited(nofile), *gymie])
 
 
 def logged(server: ServerProcess, text: str) -> int:
@@ -347,13 +347,12 @@ def test_item8_start_refuses_an_empty_token(call: str, env: dict[str, str]) -> N
 def _run_bounded(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``cmd``; a server that starts instead of refusing is stopped and fails the test."""
     proc = subprocess.Popen(
-        cmd,
+        [*limited(), *cmd],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=limits(),
     )
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
