@@ -153,11 +153,13 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
         control = bool(opcode & 8)
         if message is None or control:
             message = Message(opcode, self.max_frame_length, self._get_permessage_deflate_dec(rsv & 4))
+        mask = self._get_bytes(4)
         if not control and len(message.data) + length > self.max_frame_length:
+            self._skip(length)
             raise FailedConnectionError(1009, f"Message is above the limit of {self.max_frame_length} bytes")
         if not control and message.frames >= MAX_FRAGMENTS:
+            self._skip(length)
             raise FailedConnectionError(1009, f"Message is in more than {MAX_FRAGMENTS} frames")
-        mask = self._get_bytes(4)
         self._read_payload(message.data, length, mask)
         message.frames += 1
         message.finished = finished
@@ -181,6 +183,21 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
             raise FailedConnectionError(1002, "Received a new message within a fragmented message.")
         if not opcode and message is None:
             raise FailedConnectionError(1002, "Received a continuation frame with no message to continue.")
+
+    def _skip(self, length: int) -> None:
+        """Read and drop a refused frame's payload (if it is no bigger than a frame may be).
+
+        Closing a socket with unread data makes the kernel reset the connection, and the
+        reset can destroy our close frame before the peer reads it.
+        """
+        if length > self.max_frame_length:
+            return
+        scratch = _scratch()
+        while length:
+            size = self.socket.recv_into(scratch, min(length, RECV_CHUNK))
+            if not size:
+                return
+            length -= size
 
     def _read_payload(self, buffer: bytearray, length: int, mask: bytes) -> None:
         scratch = _scratch()
