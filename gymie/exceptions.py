@@ -16,43 +16,75 @@ The tree::
     ├── WorkerCrashed           the env's worker process died        1011  -32007
     ├── StepTimeout             the env did not answer in time       1011  -32008
     ├── MissingDependency       a valid env, a package not installed 1011  -32009
+    ├── ReplyTooLarge           the reply passes --max-reply-size    1008  -32010
     └── InternalError           anything else                        1007  -32603
 
 A legacy (0.5.4) client sees an error as a WebSocket close with the close code
-and the reason; a JSON-RPC client sees an error object with the wire code, the
-reason as ``message`` and the class name in ``data.error``. The reasons of the
-first nine and of InternalError are 0.5.4's own words (its "Unknonwn" typo
-included, since clients may match on it).
+and :attr:`~GymieError.close_reason`; a JSON-RPC client sees an error object with
+the wire code, :attr:`~GymieError.reason` as ``message`` and the class name in
+``data.error``. The close reasons of the first nine and of InternalError are
+0.5.4's own words, its "Unknonwn error" typo included (clients may match on it);
+that typo lives only there: ``str()`` and JSON-RPC messages say "Internal error".
+An error may carry a ``detail`` (``max_episode_steps must be ...``): it is then its
+``reason``, while the legacy close reason keeps 0.5.4's template.
 
 An error may carry more than its subject: the names in its class's ``extra`` are
 further constructor arguments, formatted into the reason after the subject and sent
 in ``data`` beside it (MissingDependency's ``needs``: what to install).
+
+Subjects come from clients and may be huge: reasons and ``data.subject`` carry at
+most an :func:`excerpt` of them (about 200 bytes, printable, cut with "…").
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+EXCERPT_BYTES = 200
+"""How much of a client's input an error message quotes (UTF-8 bytes, before the ellipsis)."""
+_ELLIPSIS = "…"
+_MAX_DEPTH = 8
 
 
 class GymieError(Exception):
     """Base of every error gymie reports to a client.
 
     ``subject`` is what the error is about (an instance id, an env id, an
-    action...); ``str()`` gives the full reason a client sees.
+    action...); ``detail``, when given, says what is wrong in words and becomes
+    the ``reason``. ``str()`` gives the reason.
     """
 
     extra: tuple[str, ...] = ()
     """Attributes beyond ``subject`` that the reason uses and the wire carries (in this order)."""
 
-    def __init__(self, subject: Any = None, *args: Any) -> None:
+    def __init__(self, subject: Any = None, *args: Any, detail: str | None = None) -> None:
         super().__init__(subject, *args)
         self.subject = subject
+        self.detail = detail  # in __dict__, which pickles with the error (workers send errors back)
 
     @property
     def reason(self) -> str:
-        """The human-readable reason, as sent on the wire."""
-        return ERRORS[type(self)].template.format(self.subject, *(getattr(self, k) for k in self.extra))
+        """The human-readable reason: ``str()``, and the ``message`` of a JSON-RPC error."""
+        if self.detail is not None:
+            return self.detail
+        return self._format(ERRORS[type(self)].template)
+
+    @property
+    def close_reason(self) -> str:
+        """The reason of a legacy (0.5.4) client's close frame, in 0.5.4's words."""
+        spec = ERRORS[type(self)]
+        return self._format(spec.legacy or spec.template)
+
+    def _format(self, template: str) -> str:
+        return template.format(excerpt(self.subject), *(excerpt(getattr(self, k)) for k in self.extra))
+
+    @property
+    def wire_subject(self) -> Any:
+        """``subject`` as ``data.subject`` carries it: itself when small, else an excerpt."""
+        return bounded(self.subject)
 
     @property
     def close_code(self) -> int:
@@ -129,17 +161,25 @@ class MissingDependency(GymieError):
         self.needs = needs
 
 
+class ReplyTooLarge(GymieError):
+    """The reply would be larger than ``--max-reply-size``; it was not sent (nor, when foreseen, built)."""
+
+
 class InternalError(GymieError):
     """An unexpected error inside the environment or the server."""
 
 
 @dataclass(frozen=True)
 class ErrorSpec:
-    """How one error class travels: close code, reason template, JSON-RPC code."""
+    """How one error class travels: close code, reason template, JSON-RPC code.
+
+    ``legacy`` is the close reason's template when it differs from ``template``.
+    """
 
     close_code: int
     template: str
     code: int
+    legacy: str | None = None
 
 
 # Close codes (RFC 6455): 1003 unsupported data, 1007 invalid payload data,
@@ -159,7 +199,8 @@ ERRORS: dict[type[GymieError], ErrorSpec] = {
     StepTimeout: ErrorSpec(1011, "Environment timed out: {}", -32008),
     # 1011: the server cannot do it until its operator installs something; the client did nothing wrong.
     MissingDependency: ErrorSpec(1011, "Environment `{}` is missing a dependency: {}", -32009),
-    InternalError: ErrorSpec(1007, "Unknonwn error: {}", -32603),
+    ReplyTooLarge: ErrorSpec(1008, "Reply too large: {}", -32010),
+    InternalError: ErrorSpec(1007, "Internal error: {}", -32603, legacy="Unknonwn error: {}"),
 }
 
 BY_NAME: dict[str, type[GymieError]] = {cls.__name__: cls for cls in ERRORS}
@@ -173,4 +214,106 @@ def from_wire(code: int, message: str, data: Any = None) -> GymieError:
     cls = cls or BY_CODE.get(code, InternalError)
     subject = data.get("subject") if isinstance(data, dict) else None
     extra = [data[key] for key in cls.extra if key in data] if isinstance(data, dict) else []
-    return cls(subject if subject is not None else message, *extra)
+    err = cls(subject if subject is not None else message, *extra)
+    if err.reason != message:  # a detail, or an excerpt of the subject: keep the server's words
+        err.detail = message
+    return err
+
+
+CLIENT_MISTAKES = (TypeError, ValueError, KeyError, IndexError, AssertionError)
+"""What an env raises on params it cannot take: the client's mistake when the client chose them."""
+_UNEXPECTED_KWARG = re.compile(r"unexpected keyword argument '([^']*)'")
+
+
+def client_error(err: BaseException, method: str, params: Any, what: str) -> InvalidParams:
+    """InvalidParams for an exception the client's params caused, naming the parameter when Python did.
+
+    ``what`` says who refused them (``"CartPole-v1 refused its parameters"``).
+    """
+    text = str(err) or type(err).__name__
+    match = _UNEXPECTED_KWARG.search(text)
+    if match:
+        return InvalidParams(params, detail=f"unknown parameter '{excerpt(match.group(1), 40)}' for {method}")
+    return InvalidParams(params, detail=f"{what}: {type(err).__name__}: {excerpt(text)}")
+
+
+def excerpt(value: Any, limit: int = EXCERPT_BYTES) -> str:
+    """``str(value)``, printable and cut to about ``limit`` UTF-8 bytes, ending with "…" when cut.
+
+    Containers are walked only as far as the excerpt needs, so a huge input costs no more
+    than a small one; control characters are escaped as ``repr`` escapes them.
+    """
+    text, cut = (value[: limit + 1], len(value) > limit) if isinstance(value, str) else _render(value, limit)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else _escape(c) for c in text)
+    encoded = text.encode("utf-8", errors="replace")
+    if len(encoded) > limit:
+        text, cut = encoded[:limit].decode("utf-8", errors="ignore"), True
+    return text + _ELLIPSIS if cut else text
+
+
+def bounded(value: Any, limit: int = EXCERPT_BYTES) -> Any:
+    """``value`` if it is small (a short string, a 64-bit number, a short container), else its excerpt."""
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value
+    if kind is int:
+        return value if -(2**63) <= value < 2**64 else excerpt(value, limit)  # what msgpack can carry
+    if kind is str:
+        return value if len(value) <= limit else excerpt(value, limit)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):  # an ndarray: kept when small, so msgpack clients get it back
+        return value if nbytes <= limit else excerpt(value, limit)
+    if kind in (list, dict, tuple):
+        text, cut = _render(value, limit)
+        return excerpt(value, limit) if cut or not text.isprintable() else value
+    return excerpt(value, limit)
+
+
+def _render(value: Any, limit: int) -> tuple[str, bool]:
+    """``str(value)`` up to ``limit + 1`` characters, and whether it was cut."""
+    parts, size = [], 0
+    tokens = _tokens(value, 0) if isinstance(value, (dict, list, tuple)) else iter([_leaf(value, str)])
+    for token in tokens:
+        parts.append(token)
+        size += len(token)
+        if size > limit:
+            return "".join(parts)[: limit + 1], True
+    return "".join(parts), False
+
+
+def _tokens(value: Any, depth: int) -> Iterator[str]:
+    # The pieces of repr(value), lazily: the caller stops once it has enough.
+    if isinstance(value, (dict, list, tuple)) and depth >= _MAX_DEPTH:
+        yield _ELLIPSIS
+    elif isinstance(value, dict):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield ", " if i else ""
+            yield from _tokens(key, depth + 1)
+            yield ": "
+            yield from _tokens(item, depth + 1)
+        yield "}"
+    elif isinstance(value, (list, tuple)):
+        yield "[" if isinstance(value, list) else "("
+        for i, item in enumerate(value):
+            yield ", " if i else ""
+            yield from _tokens(item, depth + 1)
+        yield "]" if isinstance(value, list) else ",)" if len(value) == 1 else ")"
+    else:
+        yield _leaf(value, repr)
+
+
+def _leaf(value: Any, show: Any) -> str:
+    if isinstance(value, (str, bytes)) and len(value) > EXCERPT_BYTES:
+        value = value[: EXCERPT_BYTES + 1]  # the caller cuts it anyway
+    elif isinstance(value, int) and value.bit_length() > 1024:
+        return f"<{value.bit_length()}-bit integer>"  # str() of a huge int is slow, or refused
+    try:
+        return str(show(value))
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def _escape(char: str) -> str:
+    return repr(char)[1:-1]  # "\\n", "\\x00", "\\u2028", "\\ud800"...
