@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound, bounded, excerpt
+from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound
+from gymie.excerpts import bounded, excerpt
 
 MSGPACK_SUBPROTOCOL = "gymie.msgpack"
 """The WebSocket subprotocol of msgpack sessions (JSON-RPC from the first message, binary frames)."""

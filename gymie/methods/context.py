@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 
 from gymie import limits, spaces
 from gymie.envs import Backend
-from gymie.exceptions import EnvironmentNotAllowed, InvalidParams, excerpt
+from gymie.exceptions import EnvironmentNotAllowed, InvalidParams
+from gymie.excerpts import excerpt
 from gymie.registry import EnvRegistry, Instance, OverrideRegistry, Slot
 from gymie.settings import Settings
 

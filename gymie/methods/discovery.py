@@ -9,7 +9,8 @@ from typing import Any
 from gymie import __version__, vector
 from gymie.codec import jsonable
 from gymie.envs import catalog
-from gymie.exceptions import InvalidParams, excerpt
+from gymie.exceptions import InvalidParams
+from gymie.excerpts import excerpt
 from gymie.methods.context import Context
 from gymie.protocol import SUBPROTOCOLS
 from gymie.settings import Settings

@@ -19,8 +19,8 @@ from gymie.exceptions import (
     MissingDependency,
     WrongAction,
     client_error,
-    excerpt,
 )
+from gymie.excerpts import excerpt
 from gymie.methods.context import (
     Context,
     StepResult,

@@ -6,7 +6,8 @@ import functools
 from typing import Any
 
 from gymie import dependencies, vector
-from gymie.exceptions import InvalidParams, MissingDependency, excerpt
+from gymie.exceptions import InvalidParams, MissingDependency
+from gymie.excerpts import excerpt
 from gymie.methods.context import (
     Context,
     bind_wire,
