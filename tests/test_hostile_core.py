@@ -2,6 +2,7 @@
 
 Every server runs under an address-space cap (``MEMORY_CAP``), so a regression that bloats it
 fails here cleanly instead of waking the OOM killer. Each test fails on the code before issue 8.
+The last section checks the same rules in the I/O-free core, through ``Dispatcher.handle``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ import msgpack
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from gymie import api, codec, spaces
+from gymie.backends.local import LocalBackend
+from gymie.core import Dispatcher, RateLimit, Session
+from gymie.encoded import Encoded
+from gymie.exceptions import LimitExceeded
+from gymie.excerpts import bounded, excerpt
+from gymie.registry import EnvRegistry, Instance, OverrideRegistry
+from gymie.settings import Settings
 from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import eventually, health
 from tests.remote import Remote, remote
@@ -381,3 +390,116 @@ def test_a_lossy_float_cast_is_refused(server: ServerProcess) -> None:
         error = rpc_error(r, "step", instance_id=instance_id, action=[1e39])  # float32's max is 3.4e38
         assert error["code"] == -32004
         assert r.rpc("step", instance_id=instance_id, action=[0.5])
+
+
+# -- the same rules, in the I/O-free core (fast, no sockets) ------------------------------------
+
+
+def dispatcher(**settings: Any) -> Dispatcher:
+    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
+    return Dispatcher(EnvRegistry(), overrides, Settings(**settings), backend=LocalBackend())
+
+
+def rpc_frame(d: Dispatcher, session: Session, method: str, **params: Any) -> dict[str, Any]:
+    reply = d.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}), session)
+    return json.loads(reply.frames[0])  # type: ignore[no-any-return]
+
+
+def test_an_excerpt_is_short_printable_and_cheap_whatever_the_value() -> None:
+    nested: list[Any] = []
+    deep = nested
+    for _ in range(100_000):  # str() of this would recurse past Python's limit
+        deep.append([])
+        deep = deep[0]
+    for value in (
+        "a\nb\x00" * 10**6,
+        list(range(10**6)),
+        {"k": "v" * 10**6},
+        10**5000,
+        nested,
+        b"\xff" * 10**6,
+    ):
+        text = excerpt(value)
+        assert len(text.encode()) <= EXCERPT_LIMIT and text.isprintable()
+    assert excerpt({"bogus": 1}) == "{'bogus': 1}" and excerpt("x" * 300).endswith("…")
+    assert bounded({"bogus": 1}) == {"bogus": 1} and bounded(10**30) == str(
+        10**30
+    )  # msgpack could not carry it
+
+
+def test_a_batch_yields_between_its_requests_and_keeps_its_wire_form() -> None:
+    yields: list[int] = []
+    d = dispatcher(max_batch=5)
+    d.yield_hook = lambda: yields.append(1)
+    session = d.open_session()
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "server_info"} for i in range(5)]
+    reply = d.handle(json.dumps(batch), session).frames[0]
+    assert len(yields) == 4 and [r["id"] for r in json.loads(reply)] == list(range(5))
+    assert reply == codec.encode_json_compact(json.loads(reply))  # spliced as one encoding would write it
+    msgpack_session = d.open_session("gymie.msgpack")
+    packed = d.handle(msgpack.packb(batch), msgpack_session).frames[0]
+    assert [r["id"] for r in msgpack.unpackb(packed)] == list(range(5))
+    too_long = json.loads(d.handle(json.dumps(batch * 2), session).frames[0])
+    assert too_long["error"]["code"] == -32600 and "--max-batch" in too_long["error"]["message"]
+
+
+def test_a_slot_is_taken_before_building_and_given_back_on_failure() -> None:
+    envs, settings = EnvRegistry(), Settings(max_envs=1, max_workers=3)
+    slot = envs.reserve(7, settings, processes=2)
+    with pytest.raises(LimitExceeded, match="1 environments per server"):
+        envs.reserve(8, settings)  # the pending slot counts
+    envs.release(slot)
+    slot = envs.reserve(7, settings, processes=3)
+    with pytest.raises(LimitExceeded, match=r"3 worker processes per server \(1 needed, 3 in use\)"):
+        envs.reserve(8, Settings(max_workers=3), processes=1)
+    instance_id = envs.add(Instance(None, None, 7), slot)  # type: ignore[arg-type]
+    envs.release(slot)  # after add: nothing to give back
+    del envs[instance_id]
+    assert envs.reserve(8, Settings(max_workers=3), processes=3)  # the instance's processes came back
+    d = dispatcher(max_envs=1)
+    session = d.open_session()
+    assert rpc_frame(d, session, "make", env_id="NotFound-v1")["error"]["code"] == -32002
+    assert "result" in rpc_frame(d, session, "make", env_id="CartPole-v1")  # the failed make's slot came back
+
+
+def test_a_huge_space_is_refused_before_it_is_described(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.hostile_envs  # noqa: F401 (registers gymie-test/Big-v0)
+
+    d = dispatcher(max_reply_size=50_000)
+    session = d.open_session()
+    instance_id = rpc_frame(d, session, "make", env_id="gymie-test/Big-v0", side=128)["result"]["instance_id"]
+    monkeypatch.setattr(spaces, "describe", lambda space: pytest.fail("described"))
+    error = rpc_frame(d, session, "observation_space", instance_id=instance_id)["error"]
+    assert error["code"] == -32010 and "at least 196608 bytes" in error["message"]
+
+
+def test_an_instance_answers_its_own_connection_only() -> None:
+    d = dispatcher()
+    a, b = d.open_session(), d.open_session()
+    instance_id = rpc_frame(d, a, "make", env_id="CartPole-v1")["result"]["instance_id"]
+    assert rpc_frame(d, b, "reset", instance_id=instance_id)["error"]["code"] == -32001
+    assert "result" in rpc_frame(d, a, "reset", instance_id=instance_id)
+    assert d.envs.instance(instance_id).owner == a.id  # and server-side code (no owner) sees it
+    shared = dispatcher(share_instances=True)
+    a, b = shared.open_session(), shared.open_session()
+    instance_id = rpc_frame(shared, a, "make", env_id="CartPole-v1")["result"]["instance_id"]
+    assert "result" in rpc_frame(shared, b, "reset", instance_id=instance_id)
+
+
+def test_unexpected_errors_are_logged_once_a_minute_per_kind() -> None:
+    limit = RateLimit(period=60.0)
+    assert [limit.admit("a"), limit.admit("a"), limit.admit("b"), limit.admit("a")] == [0, None, 0, None]
+    limit._seen["a"] = (time.monotonic() - 61, 2)  # a minute later: says how many it held back
+    assert limit.admit("a") == 2
+
+
+def test_encoded_values_are_spliced_into_either_encoding() -> None:
+    inner = {"obs": [1, 2], "none": None, "text": "é"}
+    for value in (inner, [inner]):
+        for encode in (codec.encode_json, codec.encode_json_compact):
+            spliced = encode({"r": Encoded(encode(value)), "x": None})  # null: the json.dumps path
+            assert json.loads(spliced) == {"r": value, "x": None}
+            assert json.loads(encode({"r": Encoded(encode(value))})) == {"r": value}  # the orjson path
+        assert msgpack.unpackb(codec.encode_msgpack({"r": Encoded(codec.encode_msgpack(value))})) == {
+            "r": value
+        }
