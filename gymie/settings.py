@@ -21,12 +21,19 @@ DEFAULT_MAX_REPLY_SIZE = 128 * 1024 * 1024
 """Fits a 1024-env batch of Atari RGB frames over msgpack (1024 x 210 x 160 x 3 bytes = 98 MiB)."""
 DEFAULT_MAX_BATCH = 100
 DEFAULT_MAX_NUM_ENVS = 1024
-DEFAULT_MAX_PARAMS_SIZE = 64 * 1024
-"""Env kwargs of this size are a 128x128 FrozenLake map; a 700x700 one would take GBs to build."""
+DEFAULT_MAX_PARAMS_SIZE = 16 * 1024
+"""Fits a 120x120 FrozenLake map (~1 s to build); a 700x700 one took 26 s and 960 MB."""
 WORKERS_PER_CORE = 16
 ISOLATION_MODES = ("none", "process")
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
 """How every gymie process (server, worker, supervisor) formats its log lines."""
+
+
+def default_max_workers() -> int:
+    """16 per core, and at most a quarter of the hard open-file limit (a worker holds pipes)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    by_fds = hard // 4 if hard != resource.RLIM_INFINITY else 1 << 20
+    return max(1, min(WORKERS_PER_CORE * (os.cpu_count() or 1), by_fds))
 
 
 @dataclass
@@ -90,7 +97,7 @@ class Settings:
     max_params_size: int = DEFAULT_MAX_PARAMS_SIZE
     """Largest env kwargs (``make``, ``make_vec``) and reset ``options``, in bytes as JSON counts them."""
 
-    max_workers: int = field(default_factory=lambda: default_max_workers())
+    max_workers: int = field(default_factory=default_max_workers)
     """Processes that requests may start and keep (env workers, async vector sub-processes)."""
 
     worker_memory: int | None = None
@@ -137,9 +144,3 @@ class Settings:
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, not {value}")
 
-
-def default_max_workers() -> int:
-    """16 per core, and at most a quarter of the hard open-file limit (a worker holds pipes)."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    by_fds = hard // 4 if hard != resource.RLIM_INFINITY else 1 << 20
-    return max(1, min(WORKERS_PER_CORE * (os.cpu_count() or 1), by_fds))
