@@ -20,7 +20,9 @@ Nothing is asserted: the table is what was measured. To compare with another che
     .venv/bin/python bench/hostile.py --root /tmp/gymie-main
 
 Add an attack by writing ``def my_attack(target: Target) -> str`` (it returns its inputs)
-and a row in ``ATTACKS``.
+and a row in ``ATTACKS``. The first rows attack the transport (descriptors, slow requests, slow
+readers, dribbled frames), the others the core (error echoes, batches, num_envs and kwargs bombs,
+huge space descriptions, limit races, processes per request, log floods, ids).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -37,7 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from websockets.sync.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import ROOT, Server  # noqa: E402
@@ -95,6 +99,7 @@ def rpc(request_id: int, method: str, **params: object) -> bytes:
 
 
 # -- attacks: each returns what it tried --------------------------------------------------
+# -- the transport (issue 8 items 1, 2, 5) ------------------------------------------------
 
 
 def half_open_flood(target: Target) -> str:
@@ -194,6 +199,188 @@ def dribbled_frame(target: Target) -> str:
     return f"1 frame, {sent / 1e6:.1f} MB in 1-byte segments"
 
 
+# -- the core (issue 8 items 2, 3, 4, 7, 9, 10) -----------------------------------------
+
+
+def talk(target: Target, subprotocol: str | None = None) -> ClientConnection:
+    """A JSON-RPC WebSocket of the attacker (closed with the target's sockets)."""
+    subprotocols = [subprotocol] if subprotocol else None
+    ws = connect(target.server.url, max_size=None, open_timeout=10, subprotocols=subprotocols)  # type: ignore[arg-type]
+    target.sockets.append(ws.socket)
+    return ws
+
+
+def error_echo(target: Target) -> str:
+    """Bad frames of 1 MB (JSON, msgpack), a wrong param and a wrong action of 1 MB: the replies' size."""
+    big = "x" * 2**20
+    ws = talk(target)
+    ws.send(request(0, "server_info"))
+    ws.recv(timeout=30)
+    instance_id = json.loads(_call(ws, "make", env_id="CartPole-v1"))["result"]["instance_id"]
+    _call(ws, "reset", instance_id=instance_id)
+    sent = received = 0
+    frames = [big + "{", request(1, "reset", bogus=big)]
+    frames.append(request(2, "step", instance_id=instance_id, action=[0] * 2**18))
+    for raw in frames * 4:
+        ws.send(raw)
+        sent += len(raw)
+        received += len(ws.recv(timeout=60))
+    mp = talk(target, "gymie.msgpack")
+    for _ in range(4):
+        mp.send(b"\xc1" * 2**20)
+        sent += 2**20
+        received += len(mp.recv(timeout=60))
+    return f"16 bad requests, {sent / 1e6:.1f} MB in, {received / 1e3:.1f} KB of replies"
+
+
+def _call(ws: ClientConnection, method: str, **params: object) -> str:
+    ws.send(request(9, method, **params))
+    reply = ws.recv(timeout=120)
+    return reply if isinstance(reply, str) else reply.decode()
+
+
+def huge_batch(target: Target) -> str:
+    """One 7.7 MiB message (under --max-message-size): a JSON-RPC batch of 165,000 list_envs calls."""
+    ws = talk(target)
+    calls = [{"jsonrpc": "2.0", "id": i, "method": "list_envs"} for i in range(165_000)]
+    batch = json.dumps(calls, separators=(",", ":"))
+    started = time.monotonic()
+    ws.send(batch)
+    try:
+        reply = ws.recv(timeout=target.seconds)
+        answer = f"reply {len(reply) / 1e6:.1f} MB after {time.monotonic() - started:.1f} s"
+    except TimeoutError:
+        answer = f"no reply within {target.seconds:g} s"
+    except ConnectionClosed as exc:
+        answer = f"closed: {exc}"[:80]
+    return f"{len(batch) / 2**20:.1f} MiB batch, 165,000 calls; {answer}"
+
+
+def num_envs_bomb(target: Target) -> str:
+    """make_vec CartPole with num_envs 20,000,000 (a 152-byte request)."""
+    return _answer(target, "make_vec", env_id="CartPole-v1", num_envs=20_000_000)
+
+
+def kwargs_bomb(target: Target) -> str:
+    """make FrozenLake-v1 with a 700x700 ``desc`` (1 MB of kwargs)."""
+    return _answer(target, "make", env_id="FrozenLake-v1", desc=["F" * 700] * 700)
+
+
+def _answer(target: Target, method: str, **params: object) -> str:
+    ws = talk(target)
+    started = time.monotonic()
+    ws.send(request(1, method, **params))
+    try:
+        reply = json.loads(ws.recv(timeout=target.seconds))
+    except TimeoutError:
+        return f"1 {method}: no reply within {target.seconds:g} s"
+    what = reply["error"]["message"][:60] if "error" in reply else "made"
+    return f"1 {method}: {what!r} after {time.monotonic() - started:.1f} s"
+
+
+def huge_description(target: Target) -> str:
+    """observation_space of a 16-env vector env of 256x256 RGB frames (--isolation process)."""
+    ws = talk(target)
+    made = json.loads(_call(ws, "make_vec", env_id="gymie-test/Big-v0", num_envs=16, side=256))
+    instance_id = made["result"]["instance_id"]
+    started = time.monotonic()
+    ws.send(request(2, "observation_space", instance_id=instance_id))
+    try:
+        reply = ws.recv(timeout=target.seconds)
+        answer = f"{len(reply) / 1e6:.0f} MB reply after {time.monotonic() - started:.1f} s"
+    except TimeoutError:
+        answer = f"no reply within {target.seconds:g} s"
+    return f"1 observation_space (6.3 M numbers); {answer}"
+
+
+def concurrent_makes(target: Target) -> str:
+    """6 connections make CartPole at once: --isolation process --max-envs 3 (the probe holds 1)."""
+    sockets = [talk(target) for _ in range(6)]
+    replies: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def make(ws: ClientConnection) -> None:
+        barrier.wait(10)
+        replies.append(_call(ws, "make", env_id="CartPole-v1"))
+
+    threads = [threading.Thread(target=make, args=(ws,)) for ws in sockets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    made = sum('"result"' in reply for reply in replies)
+    time.sleep(target.seconds)
+    return f"6 concurrent makes: {made} made (room for 2)"
+
+
+def async_processes(target: Target) -> str:
+    """make_vec async with num_envs 8 under --max-envs 2 --max-workers 4: the processes it starts."""
+    ws = talk(target)
+    reply = _call(ws, "make_vec", env_id="CartPole-v1", num_envs=8, vectorization_mode="async")
+    children = _children(target)
+    outcome = "made" if '"result"' in reply else json.loads(reply)["error"]["message"][:50]
+    return f"1 async make_vec of 8: {outcome!r}; {children} processes under the server"
+
+
+def _children(target: Target) -> int:
+    assert target.server.proc is not None
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    parents = {}
+    for pid in pids:
+        try:
+            parents[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {target.server.proc.pid}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return len(found)
+
+
+def log_flood(target: Target) -> str:
+    """5,000 notifications resetting CartPole with bad options (no reply): the log they write."""
+    ws = talk(target)
+    instance_id = json.loads(_call(ws, "make", env_id="CartPole-v1"))["result"]["instance_id"]
+    assert target.server.proc is not None
+    written = _wchar(target.server.proc.pid)
+    params = {"instance_id": instance_id, "options": {"low": "x"}}
+    note = {"jsonrpc": "2.0", "method": "reset", "params": params}
+    text = json.dumps(note)
+    for _ in range(5000):
+        ws.send(text)
+    _call(ws, "server_info")  # all handled
+    logged = _wchar(target.server.proc.pid) - written
+    return f"5,000 notifications ({5000 * len(text) / 1e3:.0f} KB in); {logged / 1e3:.0f} KB written (log)"
+
+
+def _wchar(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+def id_overflow(target: Target) -> str:
+    """make with id 10**30 (JSON text in a msgpack session: the reply cannot carry it), 20 times."""
+    ws = talk(target, "gymie.msgpack")
+    for _ in range(20):
+        make = {"jsonrpc": "2.0", "id": 10**30, "method": "make", "params": {"env_id": "CartPole-v1"}}
+        ws.send(json.dumps(make))
+        ws.recv(timeout=30)
+    envs = json.loads(_get(target.port, "/healthz"))["envs"] - 1  # the probe's own
+    return f"20 makes with id 10**30: {envs} envs made and counted"
+
+
+def _get(port: int, path: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[1].decode()
+
+
 @dataclass(frozen=True)
 class Attack:
     name: str
@@ -203,6 +390,7 @@ class Attack:
     seconds: float = 10.0
 
 
+IMPORT = ("--import", "tests.hostile_envs")
 ATTACKS = [
     Attack("half-open flood (ulimit -n 1024)", half_open_flood, nofile=1024, seconds=5.0),
     Attack("slowloris, --max-connections 5", slowloris, ("--max-connections", "5"), seconds=8.0),
@@ -210,6 +398,30 @@ ATTACKS = [
     Attack("request body dripped", body_drip),
     Attack("slow reader (default --send-timeout)", slow_reader, seconds=40.0),
     Attack("frame dribbled 1 byte/segment", dribbled_frame, seconds=5.0),
+    Attack("error replies echo the input", error_echo, seconds=5.0),
+    Attack("huge JSON-RPC batch", huge_batch, seconds=60.0),
+    Attack("make_vec num_envs 20,000,000", num_envs_bomb, seconds=30.0),
+    Attack("env kwargs bomb (FrozenLake 700x700)", kwargs_bomb, seconds=30.0),
+    Attack(
+        "huge space description, --isolation process",
+        huge_description,
+        (*IMPORT, "--isolation", "process"),
+        seconds=60.0,
+    ),
+    Attack(
+        "concurrent makes, --isolation process --max-envs 3",
+        concurrent_makes,
+        ("--isolation", "process", "--max-envs", "3"),
+        seconds=1.0,
+    ),
+    Attack(
+        "async make_vec of 8, --max-envs 2",
+        async_processes,
+        ("--max-envs", "2", "--max-workers", "4"),
+        seconds=1.0,
+    ),
+    Attack("client-error log flood", log_flood, seconds=1.0),
+    Attack("id 10**30 over msgpack", id_overflow, seconds=1.0),
 ]
 
 
@@ -319,11 +531,25 @@ def held_sockets(pid: int, peers: list[socket.socket]) -> int:
     return held
 
 
+def known_args(args: tuple[str, ...], root: Path, env: dict[str, str]) -> list[str]:
+    """``args`` without the flags (and their values) that the checkout at ``root`` does not know."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "gymie", "--help"], cwd=root, env=env, capture_output=True, text=True
+    )
+    kept: list[str] = []
+    for i, arg in enumerate(args):
+        flag = arg if arg.startswith("--") else args[i - 1] if i and args[i - 1].startswith("--") else ""
+        if not flag or flag in shown.stdout:
+            kept.append(arg)
+    return kept
+
+
 def measure(attack: Attack, root: Path) -> dict[str, str]:
     """Run one attack against a fresh server; return the table row."""
     limits = ["prlimit", f"--as={MEMORY}", f"--nofile={attack.nofile}:{attack.nofile}"]
-    cmd = [*limits, sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0", *attack.args]
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    args = known_args(attack.args, root, env)  # main before a flag existed: the row without it
+    cmd = [*limits, sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0", *args]
     server = Server(attack.name, cmd, root, env).start()
     assert server.proc is not None
     pid = server.proc.pid

@@ -15,8 +15,12 @@ from gymie import __version__, logs
 from gymie.server import security
 from gymie.settings import (
     DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_BATCH,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_NUM_ENVS,
+    DEFAULT_MAX_PARAMS_SIZE,
+    DEFAULT_MAX_REPLY_SIZE,
     DEFAULT_SEND_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ISOLATION_MODES,
@@ -46,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serving(parser.add_argument_group("processes"))
     _limits(parser.add_argument_group("limits"))
     _transport(parser.add_argument_group("transport"))
+    _request_bounds(parser.add_argument_group("what one request may cost"))
     _security(parser.add_argument_group("security"))
     parser.add_argument(
         "--log-level",
@@ -158,6 +163,55 @@ def _transport(group: argparse._ArgumentGroup) -> None:
     )
 
 
+def _request_bounds(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--max-reply-size",
+        type=int,
+        default=DEFAULT_MAX_REPLY_SIZE,
+        metavar="BYTES",
+        help="larger replies are replaced by a ReplyTooLarge error (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-batch",
+        type=int,
+        default=DEFAULT_MAX_BATCH,
+        metavar="N",
+        help="requests per JSON-RPC batch (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-num-envs",
+        type=int,
+        default=DEFAULT_MAX_NUM_ENVS,
+        metavar="N",
+        help="largest num_envs of make_vec (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-params-size",
+        type=int,
+        default=DEFAULT_MAX_PARAMS_SIZE,
+        metavar="BYTES",
+        help="largest env kwargs / reset options, as JSON would count them (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-workers",
+        type=int,
+        metavar="N",
+        help="processes requests may start: env workers and async vector sub-processes "
+        "(default: 16 per core, at most a quarter of the open-file limit)",
+    )
+    group.add_argument(
+        "--worker-memory",
+        type=int,
+        metavar="MB",
+        help="with --isolation process: address-space limit of each worker (RLIMIT_AS)",
+    )
+    group.add_argument(
+        "--share-instances",
+        action="store_true",
+        help="let any connection use any instance id, as 0.5.4 did (default: ids belong to their connection)",
+    )
+
+
 def _security(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--token",
@@ -198,7 +252,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allowed_origins=security.parse_origins(args.allowed_origins),
         access_log=args.access_log,
         send_timeout=args.send_timeout,
+        max_reply_size=args.max_reply_size,
+        max_batch=args.max_batch,
+        max_num_envs=args.max_num_envs,
+        max_params_size=args.max_params_size,
+        worker_memory=args.worker_memory,
+        share_instances=args.share_instances,
     )
+    if args.max_workers is not None:
+        settings.max_workers = args.max_workers
     settings.check()
     return settings
 

@@ -54,6 +54,7 @@ msgpack (the binary protocol)
 
 NumPy scalars become Python scalars, tuples become lists and a Gymnasium
 ``GraphInstance`` becomes ``{"nodes", "edges", "edge_links"}`` in both encodings.
+An :class:`~gymie.encoded.Encoded` value (encoded ahead, by a worker) is spliced in as it is.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ import msgspec
 import numpy as np
 import orjson
 from gymnasium.spaces import GraphInstance
+
+from gymie import encoded
+from gymie.encoded import Encoded
 
 NDARRAY_EXT = 1
 """The msgpack extension type code of an ndarray."""
@@ -123,7 +127,16 @@ def _other_jsonable(value: Any) -> Any:
         return _float(float(value))
     if isinstance(value, UUID):  # as orjson writes one
         return str(value)
+    if isinstance(value, Encoded):
+        return _encoded_jsonable(value)
     raise TypeError(f"{value!r} of type {type(value).__name__} is not JSON serializable")
+
+
+def _encoded_jsonable(value: Encoded) -> Any:
+    data = value.data
+    if isinstance(data, str):
+        return encoded.splice().json_placeholder(data)
+    return jsonable(decode_msgpack(data))  # encoded for msgpack (another session's env, shared): decode it
 
 
 def _float(value: float) -> float | str:
@@ -190,10 +203,10 @@ def encode_json(value: Any) -> str:
     try:
         raw = orjson.dumps(value, default=lambda obj: _default(obj, fragments, True), option=_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError too: a non-str key, an int past 64 bits, ...
-        return _encode_strict(jsonable(value))
+        return _slow(_encode_strict, value)
     text = _spaced(raw)
     if text is None:
-        return _encode_strict(jsonable(value))
+        return _slow(_encode_strict, value)
     return _join(text, fragments).decode("ascii")
 
 
@@ -211,10 +224,21 @@ def encode_json_compact(value: Any) -> str:
     try:
         raw = orjson.dumps(value, default=lambda obj: _default(obj, fragments, False), option=_OPTIONS)
     except TypeError:
-        return _encode_compact(jsonable(value))
+        return _slow(_encode_compact, value)
     if b"null" in raw:  # a None, or a non-finite float that orjson wrote as null
-        return _encode_compact(jsonable(value))
+        return _slow(_encode_compact, value)
     return _join(raw, fragments).decode()
+
+
+def _slow(encode: Callable[[Any], str], value: Any) -> str:
+    """``encode(jsonable(value))``, the json.dumps way, with Encoded values spliced in."""
+    try:
+        text = encode(jsonable(value))
+    except BaseException:
+        encoded.take_splice()
+        raise
+    spliced = encoded.take_splice()
+    return text if spliced is None else spliced.into_json(text)
 
 
 # One encoder for every call: json.dumps(..., allow_nan=False) builds a new JSONEncoder each time.
@@ -243,6 +267,11 @@ def _default(obj: Any, fragments: list[bytes], spaced: bool) -> Any:
         return _HOLE
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, Encoded):  # encoded by a worker: its text goes in as it is
+        if isinstance(obj.data, str):
+            fragments.append(obj.data.encode())
+            return _HOLE
+        return decode_msgpack(obj.data)  # encoded for msgpack (another session's env, shared)
     if isinstance(obj, GraphInstance):
         return graph_dict(obj)
     if isinstance(obj, dict):
@@ -385,8 +414,13 @@ def encode_msgpack(value: Any) -> bytes:
     packer = getattr(_packers, "packer", None)
     if packer is None:
         packer = _packers.packer = msgpack.Packer(default=_pack_default, use_bin_type=True)
-    packed: bytes = packer.pack(_packable(value))
-    return packed
+    try:
+        packed: bytes = packer.pack(_packable(value))
+    except BaseException:
+        encoded.take_splice()
+        raise
+    spliced = encoded.take_splice()
+    return packed if spliced is None else spliced.into_msgpack(packed)
 
 
 # One long-lived Packer per thread: packb() makes a new one per call, whose buffer for a large
@@ -416,6 +450,10 @@ def _pack_default(obj: Any) -> Any:
         raise TypeError(f"ndarray of dtype {obj.dtype} is not msgpack serializable")
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, Encoded):
+        if isinstance(obj.data, bytes):
+            return encoded.splice().msgpack_placeholder(obj.data)
+        return _packable(json.loads(obj.data))  # encoded for JSON (another session's env, shared)
     raise TypeError(f"{obj!r} of type {type(obj).__name__} is not msgpack serializable")
 
 

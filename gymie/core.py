@@ -3,11 +3,14 @@
 ``Dispatcher.handle(raw, session)`` decodes, finds the method, calls it and turns
 every exception into a reply; this is the only place that happens. A transport
 feeds it the frames it receives and applies the Replies it gets back.
+
+Work per message is bounded: a batch holds at most ``max_batch`` requests (and the
+transport's ``yield_hook`` runs between them), a reply at most ``max_reply_size``
+bytes (refused before it is built when its arrays alone pass that).
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import logging
 import time
@@ -15,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gymie import codec
+import msgpack
+
+from gymie import codec, limits
 from gymie.envs import Backend
 from gymie.exceptions import (
-    ERRORS,
     GymieError,
     InternalError,
     InvalidMessage,
@@ -28,7 +32,9 @@ from gymie.exceptions import (
     StepTimeout,
     WorkerCrashed,
 )
+from gymie.excerpts import EXCERPT_BYTES, excerpt
 from gymie.methods import METHODS, Context
+from gymie.params import ParamsCheck
 from gymie.protocol import (
     MSGPACK_SUBPROTOCOL,
     SUBPROTOCOLS,
@@ -67,27 +73,6 @@ class Observer(Protocol):
         """``method`` is ``""`` when the message named none; ``error`` is what the client was told."""
 
 
-class ParamsCheck:
-    """``inspect.Signature.bind`` with a fast path: named params checked against two frozensets.
-
-    ``bind`` costs several µs a request; the common case (params an object, a handler without
-    ``*args``/``**kwargs``) needs only two set comparisons.
-    """
-
-    def __init__(self, handler: Callable[..., Any]) -> None:
-        self.signature = inspect.signature(handler)
-        params = list(self.signature.parameters.values())[1:]  # the Context comes first
-        simple = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
-        self.allowed = frozenset(p.name for p in params) if simple else None
-        self.required = frozenset(p.name for p in params if p.default is p.empty)
-
-    def bind(self, ctx: Any, *args: Any, **kwargs: Any) -> None:
-        """Raise TypeError exactly when ``Signature.bind`` would."""
-        if not args and self.allowed is not None and self.required <= kwargs.keys() <= self.allowed:
-            return
-        self.signature.bind(ctx, *args, **kwargs)
-
-
 class Dispatcher:
     """Turns messages into Replies for the connections of one server process.
 
@@ -104,6 +89,7 @@ class Dispatcher:
         observer: Observer | None = None,
         *,
         backend: Backend,
+        yield_hook: Callable[[], None] | None = None,
     ) -> None:
         self.envs = envs
         self.overrides = overrides
@@ -111,6 +97,8 @@ class Dispatcher:
         self.backend = backend
         self.methods = methods
         self.observer = observer
+        self.yield_hook = yield_hook
+        """Called between the requests of a batch: the transport lets other connections run there."""
         self._signatures = {name: ParamsCheck(m.handler) for name, m in methods.items()}
 
     def open_session(self, subprotocol: str | None = None) -> Session:
@@ -119,6 +107,8 @@ class Dispatcher:
         session = Session(ctx)
         ctx.owner = session.id
         session.msgpack = session.rpc = subprotocol == MSGPACK_SUBPROTOCOL
+        ctx.encoding = "msgpack" if session.msgpack else "json"
+        ctx.legacy = not session.rpc
         return session
 
     def end_session(self, session: Session) -> list[str]:
@@ -144,10 +134,10 @@ class Dispatcher:
         except InvalidMessage as err:
             self._observe("", 0.0, err)
             if session.rpc:
-                return self._encode(_rpc_error(None, err), session)
-            return Reply.closing(err.close_code, err.reason)
+                return self._encode(rpc_error(None, err), session)
+            return Reply.closing(err.close_code, _reason(err))
         if is_jsonrpc(message) or session.rpc:
-            session.rpc = True
+            session.rpc, session.ctx.legacy = True, False
             return self._handle_rpc(message, session)
         return self._handle_legacy(message, raw, session)
 
@@ -167,7 +157,13 @@ class Dispatcher:
                 result = self._run(method, session.ctx, (), message["params"])
             else:
                 result = self._call(method, request, session.ctx)
-            reply = Reply.send(method.legacy(session.ctx, result))
+            limit = self.settings.max_reply_size
+            if (floor := limits.reply_floor(result, True)) > limit:  # JSON: refused before it is built
+                limits.check_reply(floor, limit, name)
+            frame = method.legacy(session.ctx, result)
+            if len(frame) > limit:
+                limits.check_reply(len(frame), limit, name, exact=True)
+            reply = Reply.send(frame)
         except Exception as exc:
             err = as_gymie_error(exc)
             self._observe(name, started, err)
@@ -178,30 +174,47 @@ class Dispatcher:
     # -- JSON-RPC 2.0 -----------------------------------------------------
 
     def _handle_rpc(self, message: Any, session: Session) -> Reply:
-        if isinstance(message, list):
-            if not message:
-                return self._encode(rpc_error(None, InvalidRequest("[]")), session)
-            replies = [r for r in (self._rpc_one(m, session) for m in message) if r is not None]
-            return self._encode(replies, session) if replies else Reply()
-        reply = self._rpc_one(message, session)
-        return self._encode(reply, session) if reply is not None else Reply()
+        if not isinstance(message, list):
+            reply = self._rpc_one(message, session)
+            return self._encode(reply, session) if reply is not None else Reply()
+        if not message or len(message) > self.settings.max_batch:
+            most = self.settings.max_batch
+            detail = f"a batch holds 1 to {most} requests (--max-batch), got {len(message)}"
+            err = InvalidRequest("[]" if not message else f"[{len(message)} requests]", detail=detail)
+            self._observe("", 0.0, err)
+            return self._encode(rpc_error(None, err), session)
+        frames: list[str | bytes] = []
+        room = self.settings.max_reply_size
+        for i, item in enumerate(message):
+            if i and self.yield_hook is not None:
+                self.yield_hook()
+            reply = self._rpc_one(item, session)
+            if reply is not None:
+                frames.append(self._encode_one(reply, session, room))
+                room -= len(frames[-1])
+        return Reply.send(_join(frames, session.msgpack)) if frames else Reply()
 
     def _rpc_one(self, message: Any, session: Session) -> dict[str, Any] | None:
         started = time.perf_counter()
         try:
-            request = parse_jsonrpc(message)
+            request = parse_jsonrpc(message, session.msgpack)
         except InvalidRequest as err:
             self._observe("", started, err)
-            return _rpc_error(request_id(message), err)
+            return rpc_error(request_id(message, session.msgpack), err)
         try:
             method = self.methods.get(request.method)
             if method is None:
                 raise MethodNotFound(request.method)
             result = method.rpc(session.ctx, self._call(method, request, session.ctx))
+            # JSON would build a list per array: refuse a reply too large before. msgpack only
+            # copies bytes; _encode_one refuses it once built (a worker checks before, off the hub).
+            limit = self.settings.max_reply_size
+            if not session.msgpack and (floor := limits.reply_floor(result, True)) > limit:
+                limits.check_reply(floor, limit, request.method)
         except Exception as exc:
             error = as_gymie_error(exc)
             self._observe(request.method, started, error)
-            return None if request.notification else _rpc_error(request.id, error)
+            return None if request.notification else rpc_error(request.id, error)
         self._observe(request.method, started, None)
         return None if request.notification else rpc_result(request.id, result)
 
@@ -210,10 +223,11 @@ class Dispatcher:
     def _call(self, method: Method, request: Request, ctx: Context) -> Any:
         params = request.params
         args, kwargs = (params, {}) if isinstance(params, list) else ((), params)
+        check = self._signatures[method.name]
         try:
-            self._signatures[method.name].bind(ctx, *args, **kwargs)
+            check.bind(ctx, *args, **kwargs)
         except TypeError:
-            raise InvalidParams(params) from None
+            raise InvalidParams(params, detail=check.problem(method.name, args, kwargs)) from None
         return self._run(method, ctx, args, kwargs)
 
     def _run(self, method: Method, ctx: Context, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -233,6 +247,8 @@ class Dispatcher:
                 log.warning("instance %s removed: its worker %s", instance_id, reason)
 
     def _observe(self, method: str, started: float, error: GymieError | None) -> None:
+        if error is not None and log.isEnabledFor(logging.DEBUG):  # the client's mistake: no traceback
+            log.debug("%s refused: %s: %s", method or "message", type(error).__name__, error.reason)
         if self.observer is not None:
             self.observer.request(method, time.perf_counter() - started if started else 0.0, error)
 
@@ -244,17 +260,24 @@ class Dispatcher:
         except Exception:
             raise InvalidMessage(_text(raw)) from None
 
-    def _encode(self, payload: Any, session: Session) -> Reply:
+    def _encode(self, payload: dict[str, Any], session: Session) -> Reply:
+        return Reply.send(self._encode_one(payload, session, self.settings.max_reply_size))
+
+    def _encode_one(self, payload: dict[str, Any], session: Session, room: int) -> str | bytes:
+        """One response, encoded; an error in its place if it does not encode or takes over ``room`` bytes."""
         encode = codec.encode_msgpack if session.msgpack else codec.encode_json_compact
         try:
-            return Reply.send(encode(payload))
+            frame: str | bytes = encode(payload)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            error = InternalError(f"reply could not be encoded: {exc}")
-            rid = payload.get("id") if isinstance(payload, dict) else None
-            try:
-                return Reply.send(encode(rpc_error(rid, error)))
-            except (TypeError, ValueError, OverflowError):  # the id itself (an int past 64 bits in msgpack)
-                return Reply.send(encode(rpc_error(None, error)))
+            error: GymieError = InternalError(f"reply could not be encoded: {excerpt(str(exc))}")
+        else:
+            if len(frame) <= room:
+                return frame
+            error = limits.too_large(len(frame), room, "", exact=True)
+        try:
+            return encode(rpc_error(payload.get("id"), error))
+        except (TypeError, ValueError, OverflowError):  # the id itself (an int past 64 bits in msgpack)
+            return encode(rpc_error(None, error))
 
 
 _STEP_PARAMS = frozenset({"instance_id", "action"})
@@ -269,27 +292,66 @@ def _is_plain_step(message: dict[str, Any]) -> bool:
 
 
 def as_gymie_error(exc: BaseException) -> GymieError:
-    """Every exception becomes a GymieError; unexpected ones are logged with their traceback."""
+    """Every exception becomes a GymieError; unexpected ones are logged with their traceback.
+
+    The same unexpected error (type and message) is logged at most once a minute, with a count
+    of the ones left out: a client repeating a request that trips a bug cannot flood the log.
+    """
     if isinstance(exc, GymieError):
         return exc
-    log.error("unexpected error: %r", exc, exc_info=exc)
-    return InternalError(str(exc))
+    message = excerpt(_safe_str(exc))
+    suppressed = _unexpected.admit((type(exc).__name__, message))
+    if suppressed is not None:
+        more = f" ({suppressed} more like it in the last minute not logged)" if suppressed else ""
+        log.error("unexpected error: %s: %s%s", type(exc).__name__, message, more, exc_info=exc)
+    return InternalError(message)
 
 
-def _rpc_error(rid: Any, err: GymieError) -> dict[str, Any]:
+class RateLimit:
+    """Lets each key through at most once per ``period`` seconds and counts the rest."""
+
+    def __init__(self, period: float = 60.0, keys: int = 1024) -> None:
+        self.period, self.keys = period, keys
+        self._seen: dict[Any, tuple[float, int]] = {}
+
+    def admit(self, key: Any) -> int | None:
+        """None when ``key`` must stay quiet; else how many were held back since it last passed."""
+        now = time.monotonic()
+        last, held = self._seen.get(key, (-self.period, 0))
+        if now - last < self.period:
+            self._seen[key] = (last, held + 1)
+            return None
+        if len(self._seen) >= self.keys:  # forget the oldest half: the table stays bounded
+            for old in sorted(self._seen, key=lambda k: self._seen[k][0])[: self.keys // 2]:
+                del self._seen[old]
+        self._seen[key] = (now, 0)
+        return held
+
+
+_unexpected = RateLimit()
+
+
+def _safe_str(exc: BaseException) -> str:
     try:
-        return rpc_error(rid, err)
-    except RecursionError:  # see _reason
-        return rpc_error(rid, type(err)("..."))
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__}>"
 
 
 def _reason(err: GymieError) -> str:
-    # A subject can defeat str() (a list nested 10,000 deep): say which error it was all the same.
-    try:
-        return err.reason
-    except Exception:
-        return ERRORS[type(err)].template.format("...")
+    """The legacy close reason (excerpts keep it cheap whatever the subject)."""
+    return err.close_reason
+
+
+def _join(frames: list[str | bytes], binary: bool) -> str | bytes:
+    """Encoded responses as one batch reply: a (compact) JSON array or a msgpack array."""
+    if binary:
+        header: bytes = msgpack.Packer().pack_array_header(len(frames))
+        return header + b"".join(frame for frame in frames if isinstance(frame, bytes))
+    return "[" + ",".join(frame for frame in frames if isinstance(frame, str)) + "]"
 
 
 def _text(raw: str | bytes) -> str:
-    return raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
+    # Only the start: an error quotes an excerpt of the message, never all of it.
+    head = raw[: 4 * EXCERPT_BYTES]
+    return head if isinstance(head, str) else head.decode("utf-8", errors="replace")

@@ -109,7 +109,13 @@ class Backend(Protocol):
     one) that returns an :class:`~gymie.compat.EnvAdapter`, and returns an adapter the methods
     use: the factory's own result in the server process, or a proxy to it elsewhere. A proxy
     whose env died sets ``dead = True`` (and ``exit_reason``) so the dispatcher drops it.
+
+    ``processes_per_env`` is how many processes the backend itself starts for one env (0 in
+    the server, 1 for a worker); the registry reserves them against ``max_workers`` before
+    ``start`` runs, with any the factory starts itself (an async vector env's).
     """
+
+    processes_per_env: int
 
     def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
         """Build an env with ``factory()`` and return its adapter (or a proxy to it).

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound
+from gymie.excerpts import bounded, excerpt
 
 MSGPACK_SUBPROTOCOL = "gymie.msgpack"
 """The WebSocket subprotocol of msgpack sessions (JSON-RPC from the first message, binary frames)."""
@@ -66,7 +67,7 @@ def is_jsonrpc(message: Any) -> bool:
 def parse_legacy(message: dict[str, Any]) -> Request:
     """Read a 0.5.4 message; raise the errors 0.5.4 raised, in its order."""
     if "method" not in message or "params" not in message:
-        raise InvalidRequest(str(list(message.keys())))
+        raise InvalidRequest(excerpt(list(message)))
     method, params = message["method"], message["params"]
     if not isinstance(method, str):
         raise MethodNotFound(method)
@@ -75,17 +76,32 @@ def parse_legacy(message: dict[str, Any]) -> Request:
     return Request(method, params)
 
 
-def request_id(message: Any) -> Any:
+def valid_id(rid: Any, msgpack: bool = False) -> bool:
+    """Whether ``rid`` can be a request id: a string, null, or an int the reply's encoding carries back.
+
+    Floats are refused (``1e400`` would come back as ``"Infinity"``, ``1.0`` maybe as ``1``), and
+    over msgpack so are ints outside int64/uint64, which it cannot encode.
+    """
+    kind = type(rid)
+    if kind is int:
+        return not msgpack or -(2**63) <= rid < 2**64
+    return kind is str or rid is None
+
+
+def request_id(message: Any, msgpack: bool = False) -> Any:
     """The id of a JSON-RPC message, or None when it has none that is valid."""
     if isinstance(message, dict):
         rid = message.get("id")
-        if rid is None or (isinstance(rid, (str, int, float)) and not isinstance(rid, bool)):
+        if valid_id(rid, msgpack):
             return rid
     return None
 
 
-def parse_jsonrpc(message: Any) -> Request:
-    """Read one JSON-RPC 2.0 request object; raise InvalidRequest when it is not one."""
+def parse_jsonrpc(message: Any, msgpack: bool = False) -> Request:
+    """Read one JSON-RPC 2.0 request object; raise InvalidRequest when it is not one.
+
+    ``msgpack``: the reply is msgpack, so the id must be an int msgpack can encode.
+    """
     if not isinstance(message, dict) or message.get("jsonrpc") != JSONRPC:
         raise InvalidRequest(_keys(message))
     method = message.get("method")
@@ -93,15 +109,17 @@ def parse_jsonrpc(message: Any) -> Request:
     rid = message.get("id", _NO_ID)
     if not isinstance(method, str) or not isinstance(params, (dict, list)):
         raise InvalidRequest(_keys(message))
-    if rid is not _NO_ID and request_id(message) != rid:
-        raise InvalidRequest(_keys(message))
+    if rid is not _NO_ID and not valid_id(rid, msgpack):
+        ints = "a 64-bit integer" if msgpack else "an integer"
+        detail = f"id must be a string, {ints} or null, got {excerpt(rid, 40)}"
+        raise InvalidRequest(_keys(message), detail=detail)
     if rid is _NO_ID:
         return Request(method, params, None, jsonrpc=True, notification=True)
     return Request(method, params, rid, jsonrpc=True)
 
 
 def _keys(message: Any) -> str:
-    return str(list(message.keys())) if isinstance(message, dict) else type(message).__name__
+    return excerpt(list(message)) if isinstance(message, dict) else type(message).__name__
 
 
 def rpc_result(rid: Any, result: Any) -> dict[str, Any]:
@@ -111,8 +129,8 @@ def rpc_result(rid: Any, result: Any) -> dict[str, Any]:
 
 def rpc_error(rid: Any, error: GymieError) -> dict[str, Any]:
     """A JSON-RPC error response; ``data`` names the gymie error so clients can re-raise it."""
-    data = {"error": type(error).__name__, "subject": error.subject}
-    data.update((key, getattr(error, key)) for key in error.extra)
+    data = {"error": type(error).__name__, "subject": error.wire_subject}
+    data.update((key, bounded(getattr(error, key))) for key in error.extra)
     return {
         "jsonrpc": JSONRPC,
         "error": {"code": error.code, "message": error.reason, "data": data},

@@ -18,12 +18,14 @@ log = logging.getLogger("gymie")
 
 @dataclass
 class Instance:
-    """One live environment: the raw object, its adapter, the session that made it, its id."""
+    """One live environment: the raw object, its adapter, the session that made it, its id, its processes."""
 
     env: Any
     adapter: EnvAdapter
     owner: int | None = None
     env_id: str | None = None
+    processes: int = 0
+    """Processes it holds against ``max_workers`` (its worker, an async vector env's sub-processes)."""
 
     def describe(self) -> str:
         """``CartPole-v1, connection 3``: what the log lines say about an instance."""
@@ -32,30 +34,57 @@ class Instance:
         return f"{env_id}, connection {self.owner}" if self.owner is not None else f"{env_id}, no connection"
 
 
+@dataclass(eq=False)
+class Slot:
+    """Room for one env, taken before it is built (see :meth:`EnvRegistry.reserve`)."""
+
+    owner: int | None
+    processes: int
+
+
 class EnvRegistry(MutableMapping[str, Any]):
-    """Environments keyed by UUID hex; as a mapping it yields the raw env objects (0.5.4's ``envs``)."""
+    """Environments keyed by UUID hex; as a mapping it yields the raw env objects (0.5.4's ``envs``).
+
+    Limits count the envs being built too: :meth:`reserve` takes a :class:`Slot` before an env
+    (or its worker) is started, :meth:`add` turns it into the instance, :meth:`release` gives it
+    back if building failed. Building may yield to other green threads (a worker starting), so a
+    check followed by a later insert would let concurrent ``make``s all pass.
+    """
 
     def __init__(self) -> None:
         self._instances: dict[str, Instance] = {}
+        self._pending: list[Slot] = []
+        self._processes = 0  # held by live instances and pending slots
 
-    def add(self, instance: Instance) -> str:
-        """Register an instance under a fresh id and return the id."""
+    def add(self, instance: Instance, slot: Slot | None = None) -> str:
+        """Register an instance under a fresh id (in the room ``slot`` kept for it) and return the id."""
+        if slot is not None and slot in self._pending:
+            self._pending.remove(slot)
+            instance.processes = slot.processes
+        else:
+            self._processes += instance.processes
         instance_id = uuid.uuid4().hex
         self._instances[instance_id] = instance
         log.info("env %s made (%s)", instance_id, instance.describe())
         return instance_id
 
-    def instance(self, instance_id: Any) -> Instance:
-        """Return the instance or raise InstanceNotFound."""
+    def instance(self, instance_id: Any, owner: int | None = None) -> Instance:
+        """Return the instance or raise InstanceNotFound.
+
+        With ``owner``, another owner's instance is not found either, exactly as an unknown id.
+        """
         try:
-            return self._instances[instance_id]
+            instance = self._instances[instance_id]
         except (KeyError, TypeError):
             raise InstanceNotFound(instance_id) from None
+        if owner is not None and instance.owner != owner:
+            raise InstanceNotFound(instance_id)
+        return instance
 
-    def pop_instance(self, instance_id: Any) -> Instance:
-        """Remove the instance and return it, or raise InstanceNotFound."""
-        instance = self.instance(instance_id)
-        del self._instances[instance_id]
+    def pop_instance(self, instance_id: Any, owner: int | None = None) -> Instance:
+        """Remove the instance and return it, or raise InstanceNotFound (``owner`` as in :meth:`instance`)."""
+        instance = self.instance(instance_id, owner)
+        del self[instance_id]
         log.info("env %s closed (%s)", instance_id, instance.describe())
         return instance
 
@@ -63,25 +92,44 @@ class EnvRegistry(MutableMapping[str, Any]):
         """Ids of the instances a session made."""
         return [key for key, inst in self._instances.items() if inst.owner == owner]
 
-    def check_room(self, owner: int | None, settings: Settings) -> None:
-        """Raise LimitExceeded when one more env would pass ``max_envs`` or the per-connection cap.
+    def reserve(self, owner: int | None, settings: Settings, processes: int = 0) -> Slot:
+        """Take room for one more env that will start ``processes`` processes, or raise LimitExceeded.
 
-        A vector env counts as one environment: it is one instance (and one worker process).
+        A vector env counts as one environment (it is one instance); its processes count
+        against ``max_workers``. Hand the slot to :meth:`add`, or to :meth:`release` on failure.
         """
-        if settings.max_envs is not None and len(self) >= settings.max_envs:
+        if settings.max_envs is not None and len(self) + len(self._pending) >= settings.max_envs:
             raise LimitExceeded(f"{settings.max_envs} environments per server")
         cap = settings.max_envs_per_connection
-        if cap is not None and owner is not None and len(self.owned_by(owner)) >= cap:
-            raise LimitExceeded(f"{cap} environments per connection")
+        if cap is not None and owner is not None:
+            pending = sum(1 for slot in self._pending if slot.owner == owner)
+            if len(self.owned_by(owner)) + pending >= cap:
+                raise LimitExceeded(f"{cap} environments per connection")
+        if processes and self._processes + processes > settings.max_workers:
+            raise LimitExceeded(
+                f"{settings.max_workers} worker processes per server "
+                f"({processes} needed, {self._processes} in use)"
+            )
+        slot = Slot(owner, processes)
+        self._pending.append(slot)
+        self._processes += processes
+        return slot
+
+    def release(self, slot: Slot) -> None:
+        """Give back a slot that :meth:`add` did not use (calling it after ``add`` does nothing)."""
+        if slot in self._pending:
+            self._pending.remove(slot)
+            self._processes -= slot.processes
 
     def __getitem__(self, instance_id: str) -> Any:
         return self._instances[instance_id].env
 
     def __setitem__(self, instance_id: str, env: Any) -> None:
+        self.pop(instance_id, None)
         self._instances[instance_id] = Instance(env, adapt(env))
 
     def __delitem__(self, instance_id: str) -> None:
-        del self._instances[instance_id]
+        self._processes -= self._instances.pop(instance_id).processes
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._instances)

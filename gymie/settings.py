@@ -8,6 +8,8 @@ code that enforces each field lives with its concern: the registry (env limits),
 from __future__ import annotations
 
 import fnmatch
+import os
+import resource
 from dataclasses import dataclass, field
 
 # eventlet's own default frame cap; gymie sets it explicitly so the limit is a decision, not an accident.
@@ -16,9 +18,23 @@ DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 DEFAULT_SEND_TIMEOUT = 30.0
+DEFAULT_MAX_REPLY_SIZE = 128 * 1024 * 1024
+"""Fits a 1024-env batch of Atari RGB frames over msgpack (1024 x 210 x 160 x 3 bytes = 98 MiB)."""
+DEFAULT_MAX_BATCH = 100
+DEFAULT_MAX_NUM_ENVS = 1024
+DEFAULT_MAX_PARAMS_SIZE = 16 * 1024
+"""Fits a 120x120 FrozenLake map (~1 s to build); a 700x700 one took 26 s and 960 MB."""
+WORKERS_PER_CORE = 16
 ISOLATION_MODES = ("none", "process")
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
 """How every gymie process (server, worker, supervisor) formats its log lines."""
+
+
+def default_max_workers() -> int:
+    """16 per core, and at most a quarter of the hard open-file limit (a worker holds pipes)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    by_fds = hard // 4 if hard != resource.RLIM_INFINITY else 1 << 20
+    return max(1, min(WORKERS_PER_CORE * (os.cpu_count() or 1), by_fds))
 
 
 @dataclass
@@ -74,6 +90,27 @@ class Settings:
     access_log: bool = False
     """Log one line per HTTP request (eventlet's access log)."""
 
+    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE
+    """Largest reply, in bytes; a larger one is replaced by a ReplyTooLarge error (not built, if foreseen)."""
+
+    max_batch: int = DEFAULT_MAX_BATCH
+    """Most requests in one JSON-RPC batch; a longer batch gets one Invalid Request error."""
+
+    max_num_envs: int = DEFAULT_MAX_NUM_ENVS
+    """Largest ``num_envs`` of ``make_vec``."""
+
+    max_params_size: int = DEFAULT_MAX_PARAMS_SIZE
+    """Largest env kwargs (``make``, ``make_vec``) and reset ``options``, in bytes as JSON counts them."""
+
+    max_workers: int = field(default_factory=default_max_workers)
+    """Processes that requests may start and keep (env workers, async vector sub-processes)."""
+
+    worker_memory: int | None = None
+    """Address-space limit of each worker process, in MiB (``RLIMIT_AS``; isolation only)."""
+
+    share_instances: bool = False
+    """Let any connection use any instance id (as 0.5.4 did); by default ids belong to their connection."""
+
     def module_id_allowed(self, env_id: str) -> bool:
         """``module:Name`` ids import client-chosen code: only when the operator allows it."""
         if ":" not in env_id:
@@ -90,7 +127,20 @@ class Settings:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {self.isolation!r}")
         if self.step_timeout is not None and self.isolation != "process":
             raise ValueError("step_timeout needs isolation 'process': an in-process env cannot be stopped")
-        for name in ("max_message_size", "max_envs", "max_envs_per_connection", "max_connections"):
+        if self.worker_memory is not None and self.isolation != "process":
+            raise ValueError("worker_memory needs isolation 'process'")
+        for name in (
+            "max_message_size",
+            "max_envs",
+            "max_envs_per_connection",
+            "max_connections",
+            "max_reply_size",
+            "max_batch",
+            "max_num_envs",
+            "max_params_size",
+            "max_workers",
+            "worker_memory",
+        ):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, not {value}")
@@ -113,3 +163,4 @@ class Settings:
                 "the list of allowed origins is empty (--allowed-origins ''), which would let every "
                 "origin in: name the origins (`*` for any), or leave --allowed-origins out"
             )
+

@@ -369,6 +369,14 @@ def _array(data: Any, dtype: np.dtype[Any], what: str, *, allow_bool: bool = Fal
         raise ValueError(f"{what} must hold integers, got {reprlib.repr(data)}")
     with np.errstate(over="ignore", invalid="ignore"):
         result = array.astype(dtype, copy=False)
-    if dtype.kind != "f" and not (result == array).all():
+    if dtype.kind != "f" or kind in "iu":  # integers must stay exact (2**24 + 1 has no float32)
+        if not (result == array).all():
+            raise ValueError(f"{what} is out of range for {dtype}: {reprlib.repr(data)}")
+    elif (
+        dtype.itemsize < array.dtype.itemsize
+        and not np.isfinite(result).all()
+        and not np.array_equal(np.isinf(result), np.isinf(array))
+    ):
+        # A narrower float keeps a value only approximately, but must not turn it into infinity.
         raise ValueError(f"{what} is out of range for {dtype}: {reprlib.repr(data)}")
     return result

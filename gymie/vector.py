@@ -19,7 +19,7 @@ from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 from gymie import dependencies
 from gymie.compat import EnvAdapter
 from gymie.envs import import_namespace
-from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound, InvalidParams, MissingDependency
+from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound, MissingDependency, client_error
 
 MODES = ("sync", "async", "vector_entry_point")
 """The vectorization modes of ``gymnasium.make_vec``."""
@@ -78,7 +78,8 @@ def make_vector_env(
         raise EnvironmentNotFound(env_id) from None
     except (gymnasium.error.Error, TypeError, ValueError) as err:
         params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode}
-        raise InvalidParams({**params, "vector_kwargs": vector_kwargs, **kwargs}) from err
+        params = {**params, "vector_kwargs": vector_kwargs, **kwargs}
+        raise client_error(err, "make_vec", params, f"{env_id} refused these make_vec parameters") from err
 
 
 def mode_name(env: VectorEnv[Any, Any, Any]) -> str:

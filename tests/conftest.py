@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -54,14 +55,20 @@ class ServerProcess:
 
 
 def start_server(
-    *args: str, env: dict[str, str] | None = None, command: list[str] | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    command: list[str] | None = None,
+    memory_cap: int | None = None,
 ) -> ServerProcess:
     """Start ``python -m gymie --host 127.0.0.1 --port 0 ARGS`` and wait until it says where it listens.
 
     ``command`` replaces ``python -m gymie --host 127.0.0.1 --port 0`` (e.g. a script calling
-    ``gymie.start``).
+    ``gymie.start``). ``memory_cap`` (bytes) caps the server's address space (``RLIMIT_AS``,
+    inherited by its workers): a regression that bloats it then fails the test instead of
+    waking the OOM killer.
     """
     cmd = [*(command or [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0"]), *args]
+
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -70,6 +77,8 @@ def start_server(
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
+    if memory_cap is not None:  # set from here: a preexec_fn would fork() with eventlet loaded in the tests
+        resource.prlimit(proc.pid, resource.RLIMIT_AS, (memory_cap, memory_cap))
     server = ServerProcess(proc)
     found = threading.Event()
 

@@ -240,7 +240,7 @@ def test_truncate_reason_keeps_utf8_whole() -> None:
 
 def test_lone_surrogate_in_an_id_gets_a_clean_close(dispatcher: Dispatcher, session: Session) -> None:
     reply = dispatcher.handle('{"method": "reset", "params": {"instance_id": "ab\\udab2cd"}}', session)
-    assert reply == Reply(close=(1007, "Instance `ab?cd` not found"))
+    assert reply == Reply(close=(1007, "Instance `ab\\udab2cd` not found"))  # escaped, as repr() does
 
 
 # -- JSON-RPC 2.0 -----------------------------------------------------------

@@ -43,7 +43,8 @@ REASONS = [
         "Ant-v5",
         "Environment `Ant-v5` is missing a dependency: a package that is not installed",
     ),
-    (exceptions.InternalError, "boom", "Unknonwn error: boom"),
+    (exceptions.ReplyTooLarge, "200 bytes", "Reply too large: 200 bytes"),
+    (exceptions.InternalError, "boom", "Internal error: boom"),
 ]
 
 
@@ -82,6 +83,8 @@ def test_reasons_table_covers_every_class() -> None:
 def test_reason_format(cls: type[GymieError], subject: object, reason: str) -> None:
     err = cls(subject)
     assert str(err) == err.reason == reason
+    # The legacy close reason is 0.5.4's: its typo stays there, and only there.
+    assert err.close_reason == reason.replace("Internal error", "Unknonwn error")
     assert err.subject == subject
     assert (err.close_code, err.code) == (ERRORS[cls].close_code, ERRORS[cls].code)
 

@@ -76,10 +76,10 @@ def still_serves(url: str) -> None:
 @pytest.mark.parametrize(
     ("stage", "code", "message"),
     [
-        ("make", -32603, "Unknonwn error: boom in make"),
-        ("reset", -32603, "Unknonwn error: boom in reset"),
+        ("make", -32603, "Internal error: boom in make"),
+        ("reset", -32603, "Internal error: boom in reset"),
         ("step", -32004, "Action `0` is wrong"),
-        ("close", -32603, "Unknonwn error: boom in close"),
+        ("close", -32603, "Internal error: boom in close"),
     ],
 )
 def test_an_env_that_raises_gets_the_same_error_in_both_modes(

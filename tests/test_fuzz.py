@@ -7,6 +7,7 @@ disturbed. ``GYMIE_FUZZ_SCALE`` multiplies the number of examples.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -153,11 +154,14 @@ def dispatcher() -> Dispatcher:
 def run(dispatcher: Dispatcher, raw: str | bytes, subprotocol: str | None = None, rpc: bool = False) -> None:
     session = dispatcher.open_session(subprotocol)
     session.rpc = session.rpc or rpc
-    real = dispatcher.envs.add(dispatcher.envs.instance(_cartpole(dispatcher)))  # a live id to aim at
+    shared = dispatcher.envs.instance(_cartpole(dispatcher))
+    real = dispatcher.envs.add(dataclasses.replace(shared, owner=session.id))  # a live id to aim at
     raw = raw.replace(json.dumps(REAL), json.dumps(real)) if isinstance(raw, str) else raw
     try:
         check(dispatcher.handle(raw, session), session)
     finally:
+        if real in dispatcher.envs:  # the shared CartPole under the session's own id: not closed
+            dispatcher.envs.pop_instance(real)
         dispatcher.end_session(session)
         for instance_id in [real, *[i for i in dispatcher.envs if dispatcher.envs.instance(i).owner is None]]:
             if instance_id in dispatcher.envs and instance_id != _CARTPOLE.get("id"):

@@ -21,6 +21,10 @@ PACKAGE = ROOT / "gymie"
 CORE = {
     "gymie",
     "gymie.exceptions",
+    "gymie.excerpts",
+    "gymie.encoded",
+    "gymie.limits",
+    "gymie.params",
     "gymie.settings",
     "gymie.logs",
     "gymie.protocol",

@@ -10,6 +10,8 @@ from gymie.compat import EnvAdapter
 class LocalBackend:
     """Runs factories in this process: fast, but a crash or a hang of one env is the server's."""
 
+    processes_per_env = 0
+
     def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
         """Build the env here and return its adapter."""
         return factory()

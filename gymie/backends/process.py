@@ -35,9 +35,17 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from gymie.backends.worker import ErrorInfo, RemoteError, RemoteTraceback, worker_main
+from gymie.backends.worker import (
+    DESCRIBE,
+    OUT_OF_MEMORY,
+    ErrorInfo,
+    RemoteError,
+    RemoteTraceback,
+    WorkerOptions,
+    worker_main,
+)
 from gymie.compat import EnvAdapter
-from gymie.exceptions import InternalError, StepTimeout, WorkerCrashed
+from gymie.exceptions import InternalError, LimitExceeded, StepTimeout, WorkerCrashed
 from gymie.settings import Settings
 
 log = logging.getLogger("gymie")
@@ -95,6 +103,8 @@ _live: set[WorkerEnv] = set()
 class ProcessBackend:
     """Runs each env in a worker process started from a forkserver; one per server process."""
 
+    processes_per_env = 1
+
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
         self.runtime: Runtime = runtime or BlockingRuntime()
@@ -139,6 +149,8 @@ def describe_exit(code: int | None) -> str:
     """A process exit code in words: ``killed by SIGSEGV``, ``exited with status 3``."""
     if code is None:
         return "is unresponsive"
+    if code == OUT_OF_MEMORY:
+        return "ran out of memory (--worker-memory)"
     if code < 0:
         try:
             return f"killed by {signal.Signals(-code).name}"
@@ -152,7 +164,14 @@ class WorkerEnv(EnvAdapter):
 
     Calls are serialised (one request at a time per worker). ``dead`` turns True when the
     worker crashed or was killed; every later call raises WorkerCrashed.
+
+    ``wire_encoding`` (``"json"``/``"msgpack"``, set by ``make``) lets the worker encode the big
+    arrays of its results itself, and :meth:`describe_space` describes spaces there: the
+    server's event loop then only moves bytes.
     """
+
+    wire_encoding: str | None = None
+    _ENCODED = frozenset({"reset", "step", "render", "sample_action"})
 
     def __init__(
         self,
@@ -211,12 +230,23 @@ class WorkerEnv(EnvAdapter):
             StepTimeout: no reply within ``timeout``; the worker was killed.
             Exception: whatever the env raised, rebuilt.
         """
+        encoding = self.wire_encoding if method in self._ENCODED else None
         with self._lock:
-            self._send((method, args, kwargs))
+            self._send((method, args, kwargs, encoding))
             ok, payload = self._receive(self.timeout)
         if not ok:
-            raise rebuild(payload)
+            raise _memory_error(rebuild(payload))
         return payload
+
+    def describe_space(self, name: str, wire: str, limit: int) -> Any:
+        """The description of the worker env's space ``name``, described and encoded in the worker.
+
+        ``wire`` is ``"legacy"``, ``"json"`` or ``"msgpack"``; an Encoded value comes back.
+
+        Raises:
+            ReplyTooLarge: the description would take more than ``limit`` bytes.
+        """
+        return self.call(DESCRIBE, name, wire, limit)
 
     def close(self) -> None:
         """Close the env, then let the worker exit (killed if it lingers); calling it twice is fine."""
@@ -226,7 +256,7 @@ class WorkerEnv(EnvAdapter):
                 return
             reply: tuple[bool, Any] = (True, None)
             try:
-                self._send(("close", (), {}))
+                self._send(("close", (), {}, None))
                 reply = self._receive(CLOSE_TIMEOUT if self.timeout is None else self.timeout)
             except (WorkerCrashed, StepTimeout) as err:
                 log.warning("closing the env of worker %d: %s", self.pid, err)
@@ -259,7 +289,7 @@ class WorkerEnv(EnvAdapter):
         self.observation_space = payload.get("observation_space")
         self.action_space = payload.get("action_space")
 
-    def _send(self, message: tuple[str, tuple[Any, ...], dict[str, Any]]) -> None:
+    def _send(self, message: tuple[Any, ...]) -> None:
         if self.dead:
             raise WorkerCrashed(f"worker {self.pid} {self.exit_reason}")
         try:
@@ -324,9 +354,8 @@ def launch(
     context = _context(settings.imports)
     parent, child = context.Pipe()
     level = logging.getLogger("gymie").getEffectiveLevel()
-    process = context.Process(
-        target=worker_main, args=(child, blob, list(settings.imports), level), name="gymie-worker"
-    )
+    options = WorkerOptions(list(settings.imports), level, settings.max_reply_size, settings.worker_memory)
+    process = context.Process(target=worker_main, args=(child, blob, options), name="gymie-worker")
     try:
         # Blocks for a few ms (the forkserver forks); not in a thread: multiprocessing polls its
         # children's sentinels in start() and join(), and two threads doing so race.
@@ -337,8 +366,20 @@ def launch(
     finally:
         child.close()
     proxy = WorkerEnv(process, parent, settings.step_timeout, runtime, registry)
-    proxy._start(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
+    try:
+        proxy._start(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
+    except MemoryError as exc:
+        raise _memory_error(exc) from exc
     return proxy
+
+
+def _memory_error(exc: Exception) -> Exception:
+    """A worker's MemoryError as the clear error a client gets (``--worker-memory`` was reached)."""
+    if isinstance(exc, MemoryError):
+        error = LimitExceeded("the environment ran out of memory (--worker-memory)")
+        error.__cause__ = exc
+        return error
+    return exc
 
 
 def _noop() -> None:

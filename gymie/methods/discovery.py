@@ -10,6 +10,7 @@ from gymie import __version__, vector
 from gymie.codec import jsonable
 from gymie.envs import catalog
 from gymie.exceptions import InvalidParams
+from gymie.excerpts import excerpt
 from gymie.methods.context import Context
 from gymie.protocol import SUBPROTOCOLS
 from gymie.settings import Settings
@@ -17,7 +18,7 @@ from gymie.settings import Settings
 
 def env_info(ctx: Context, instance_id: Any) -> dict[str, Any]:
     """What a client needs to stand in for the env: its id, render mode, metadata, spec, batch size."""
-    instance = ctx.envs.instance(instance_id)
+    instance = ctx.instance(instance_id)
     env, adapter = instance.env, instance.adapter
     spec = getattr(env, "spec", None)
     render_mode = getattr(env, "render_mode", None)
@@ -56,7 +57,7 @@ def list_envs(ctx: Context, all: Any = False) -> list[Any]:
     ``needs`` says what to install (None when available).
     """
     if not isinstance(all, bool):
-        raise InvalidParams({"all": all})
+        raise InvalidParams({"all": all}, detail=f"all must be true or false, got {excerpt(all, 40)}")
     entries = catalog(ctx.settings)
     return entries if all else [entry["id"] for entry in entries if entry["available"]]
 

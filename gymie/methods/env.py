@@ -1,6 +1,8 @@
 """The methods on one environment, free of I/O: each takes a Context and params and returns a value.
 
 How a result reaches the client is decided in ``legacy`` (0.5.4's text frames) and ``rpc``.
+Mistakes of the client (bad params, options the env refuses) are reported as InvalidParams or
+WrongAction, never as internal errors: those are logged with a traceback, these are not.
 """
 
 from __future__ import annotations
@@ -10,21 +12,47 @@ from typing import Any
 
 from gymie import dependencies, spaces
 from gymie.envs import make_adapter
-from gymie.exceptions import GymieError, InvalidParams, MissingDependency, WrongAction
-from gymie.methods.context import Context, StepResult, check_new_env, check_seed
+from gymie.exceptions import (
+    CLIENT_MISTAKES,
+    GymieError,
+    InvalidParams,
+    MissingDependency,
+    WrongAction,
+    client_error,
+)
+from gymie.excerpts import excerpt
+from gymie.methods.context import (
+    Context,
+    StepResult,
+    bind_wire,
+    check_make_kwargs,
+    check_params_size,
+    check_seed,
+    describe,
+    new_env_slot,
+)
 from gymie.registry import Instance
 
 
 def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
-    """Instantiate an environment through ``get_env`` (where the backend runs envs); return its id."""
+    """Instantiate an environment through ``get_env`` (where the backend runs envs); return its id.
+
+    Room for it is reserved first and given back if building fails (see ``EnvRegistry.reserve``).
+    """
     params = {"env_id": env_id, **kwargs}
     if not isinstance(env_id, str):
-        raise InvalidParams(params)
+        raise InvalidParams(params, detail=f"env_id must be a string, got {excerpt(env_id, 40)}")
     check_seed(kwargs.get("seed"))
+    check_params_size(ctx, "make", kwargs)
+    default_get_env = ctx.overrides.is_default("get_env")
+    if default_get_env:
+        check_make_kwargs(params)
     # Only gymnasium.make imports the module of a `module:Name` id; an overridden get_env decides alone.
-    check_new_env(ctx, env_id, module_id=ctx.overrides.is_default("get_env"))
+    slot = new_env_slot(ctx, env_id, module_id=default_get_env)
     try:
         adapter = ctx.backend.start(functools.partial(make_adapter, ctx.overrides.get_env, env_id, kwargs))
+        bind_wire(ctx, adapter)
+        return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, env_id), slot)
     except GymieError as err:
         # 0.5.4 overrides `raise EnvironmentNotFound` without the id.
         named = err if err.subject is not None else type(err)(env_id, *(getattr(err, k) for k in err.extra))
@@ -34,8 +62,13 @@ def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
             raise
         raise named from err
     except TypeError as err:
-        raise InvalidParams(params) from err
-    return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, env_id))
+        raise client_error(err, "make", params, f"{env_id} refused its parameters") from err
+    except CLIENT_MISTAKES as err:
+        if set(kwargs) <= {"seed"}:  # no kwargs to blame: the env itself failed
+            raise
+        raise client_error(err, "make", params, f"{env_id} refused its parameters") from err
+    finally:
+        ctx.envs.release(slot)
 
 
 def reset(
@@ -44,13 +77,21 @@ def reset(
     """Reset the environment; return ``(observation, info)``."""
     check_seed(seed)
     if options is not None and not isinstance(options, dict):
-        raise InvalidParams({"options": options})
-    return ctx.envs.instance(instance_id).adapter.reset(seed=seed, options=options)
+        detail = f"options must be an object or null, got {excerpt(options, 40)}"
+        raise InvalidParams({"options": options}, detail=detail)
+    adapter = ctx.instance(instance_id).adapter
+    if not options:
+        return adapter.reset(seed=seed, options=options)
+    check_params_size(ctx, "reset", options)
+    try:
+        return adapter.reset(seed=seed, options=options)
+    except CLIENT_MISTAKES as err:  # the options were given by the client: its mistake, not a bug
+        raise client_error(err, "reset", {"options": options}, "the env refused the reset options") from err
 
 
 def step(ctx: Context, instance_id: Any, action: Any, render: bool = False) -> StepResult:
     """Apply one action; any failure of the env on it is a WrongAction, as in 0.5.4."""
-    adapter = ctx.envs.instance(instance_id).adapter
+    adapter = ctx.instance(instance_id).adapter
     if render:
         adapter.render()
     try:
@@ -64,25 +105,25 @@ def step(ctx: Context, instance_id: Any, action: Any, render: bool = False) -> S
 
 def close(ctx: Context, instance_id: Any) -> bool:
     """Close the environment and forget it; return True."""
-    ctx.envs.pop_instance(instance_id).adapter.close()
+    ctx.pop_instance(instance_id).adapter.close()
     return True
 
 
-def observation_space(ctx: Context, instance_id: Any) -> dict[str, Any]:
+def observation_space(ctx: Context, instance_id: Any) -> Any:
     """Describe the observation space."""
-    return spaces.describe(ctx.envs.instance(instance_id).adapter.observation_space)
+    return describe(ctx, ctx.instance(instance_id).adapter, "observation_space")
 
 
-def action_space(ctx: Context, instance_id: Any) -> dict[str, Any]:
+def action_space(ctx: Context, instance_id: Any) -> Any:
     """Describe the action space."""
-    return spaces.describe(ctx.envs.instance(instance_id).adapter.action_space)
+    return describe(ctx, ctx.instance(instance_id).adapter, "action_space")
 
 
 def action_sample(ctx: Context, instance_id: Any) -> Any:
     """Sample a random action from the env's action space."""
-    return ctx.envs.instance(instance_id).adapter.sample_action()
+    return ctx.instance(instance_id).adapter.sample_action()
 
 
 def render(ctx: Context, instance_id: Any) -> Any:
     """Return the env's render (a frame for ``render_mode="rgb_array"``)."""
-    return ctx.envs.instance(instance_id).adapter.render()
+    return ctx.instance(instance_id).adapter.render()

@@ -6,6 +6,7 @@ from typing import Any
 
 from gymie import spaces
 from gymie.codec import encode_json
+from gymie.encoded import Encoded
 from gymie.envs import Step
 from gymie.methods.context import Context, StepResult
 
@@ -34,8 +35,13 @@ def step(ctx: Context, result: StepResult) -> str:
     return encode_json(ctx.overrides.process_step(legacy_step(result)))
 
 
-def space(ctx: Context, result: dict[str, Any]) -> str:
-    """A space description, infinite bounds as the dtype's largest finite values."""
+def space(ctx: Context, result: dict[str, Any] | Encoded) -> str:
+    """A space description, infinite bounds as the dtype's largest finite values.
+
+    A worker describes its env's spaces itself, in this very form (an Encoded text).
+    """
+    if isinstance(result, Encoded):
+        return str(result.data)
     return encode_json(spaces.finite_bounds(result))
 
 

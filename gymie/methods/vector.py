@@ -5,9 +5,18 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gymie import dependencies, spaces, vector
+from gymie import dependencies, vector
 from gymie.exceptions import InvalidParams, MissingDependency
-from gymie.methods.context import Context, check_new_env, check_seed
+from gymie.excerpts import excerpt
+from gymie.methods.context import (
+    Context,
+    bind_wire,
+    check_make_kwargs,
+    check_params_size,
+    check_seed,
+    describe,
+    new_env_slot,
+)
 from gymie.registry import Instance
 
 
@@ -20,45 +29,66 @@ def make_vec(
     vector_kwargs: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Make a vector env with ``gymnasium.make_vec`` and register it; return its id and shape."""
+    """Make a vector env with ``gymnasium.make_vec`` and register it; return its id and shape.
+
+    An ``async`` vector env starts ``num_envs`` processes: they count against ``max_workers``.
+    """
     params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode, **kwargs}
-    if not (
-        isinstance(env_id, str)
-        and type(num_envs) is int
-        and num_envs >= 1
-        and vectorization_mode in (None, *vector.MODES)
-        and isinstance(vector_kwargs, (dict, type(None)))
-        and "wrappers" not in kwargs
-    ):
-        raise InvalidParams(params)
+    _check(ctx, params, vector_kwargs)
     check_seed(seed)
-    check_new_env(ctx, env_id, module_id=True)
-    args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
+    check_params_size(ctx, "make_vec", {"vector_kwargs": vector_kwargs, **kwargs})
+    check_make_kwargs(params)
+    processes = num_envs if vectorization_mode == "async" else 0
+    slot = new_env_slot(ctx, env_id, module_id=True, processes=processes)
     try:
+        args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
         adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args))
+        bind_wire(ctx, adapter)
+        instance = Instance(adapter.env, adapter, ctx.owner, f"{env_id} x{num_envs}")
+        return {
+            "instance_id": ctx.envs.add(instance, slot),
+            "num_envs": adapter.num_envs,  # type: ignore[attr-defined]
+            "vectorization_mode": adapter.vectorization_mode,  # type: ignore[attr-defined]
+            "autoreset_mode": adapter.autoreset_mode,  # type: ignore[attr-defined]
+        }
     except MissingDependency as err:
         dependencies.report(err)
         raise
-    return {
-        "instance_id": ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, f"{env_id} x{num_envs}")),
-        "num_envs": adapter.num_envs,  # type: ignore[attr-defined]
-        "vectorization_mode": adapter.vectorization_mode,  # type: ignore[attr-defined]
-        "autoreset_mode": adapter.autoreset_mode,  # type: ignore[attr-defined]
-    }
+    finally:
+        ctx.envs.release(slot)
 
 
-def single_observation_space(ctx: Context, instance_id: Any) -> dict[str, Any]:
+def _check(ctx: Context, params: dict[str, Any], vector_kwargs: Any) -> None:
+    """Raise InvalidParams, naming the parameter, unless the params have the right types and ranges."""
+    most = ctx.settings.max_num_envs
+    env_id, num_envs, mode = params["env_id"], params["num_envs"], params["vectorization_mode"]
+    problem = None
+    if not isinstance(env_id, str):
+        problem = f"env_id must be a string, got {excerpt(env_id, 40)}"
+    elif type(num_envs) is not int or not 1 <= num_envs <= most:
+        got = excerpt(num_envs, 40)
+        problem = f"num_envs must be an integer from 1 to {most} (--max-num-envs), got {got}"
+    elif mode not in (None, *vector.MODES):
+        modes = ", ".join(vector.MODES)
+        problem = f"vectorization_mode must be one of {modes} or null, got {excerpt(mode, 40)}"
+    elif not isinstance(vector_kwargs, (dict, type(None))):
+        problem = f"vector_kwargs must be an object or null, got {excerpt(vector_kwargs, 40)}"
+    elif "wrappers" in params:
+        problem = "wrappers cannot be sent: they are Python callables"
+    if problem is not None:
+        raise InvalidParams(params, detail=problem)
+
+
+def single_observation_space(ctx: Context, instance_id: Any) -> Any:
     """Describe the observation space of one sub-environment (a single env's own space)."""
-    return spaces.describe(_single_spaces(ctx, instance_id)[0])
+    return describe(ctx, *_single(ctx, instance_id, "observation_space"))
 
 
-def single_action_space(ctx: Context, instance_id: Any) -> dict[str, Any]:
+def single_action_space(ctx: Context, instance_id: Any) -> Any:
     """Describe the action space of one sub-environment (a single env's own space)."""
-    return spaces.describe(_single_spaces(ctx, instance_id)[1])
+    return describe(ctx, *_single(ctx, instance_id, "action_space"))
 
 
-def _single_spaces(ctx: Context, instance_id: Any) -> tuple[Any, Any]:
-    adapter: Any = ctx.envs.instance(instance_id).adapter
-    if vector.is_vector(adapter):
-        return adapter.single_observation_space, adapter.single_action_space
-    return adapter.observation_space, adapter.action_space
+def _single(ctx: Context, instance_id: Any, name: str) -> tuple[Any, str]:
+    adapter: Any = ctx.instance(instance_id).adapter
+    return adapter, f"single_{name}" if vector.is_vector(adapter) else name

@@ -86,6 +86,7 @@ class Server:
             self.backend.live_workers,
         )
         dispatcher.observer = self.metrics
+        dispatcher.yield_hook = eventlet.sleep  # between the requests of a batch: others run too
         self._gym = GymieWebSocketWSGI(
             self.serve_connection, self.settings.max_message_size, self.settings.send_timeout
         )
