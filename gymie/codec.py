@@ -395,8 +395,9 @@ def decode_json(raw: str | bytes) -> Any:
     """
     try:
         return _decode_fast(raw)
-    except (msgspec.DecodeError, RecursionError):
-        # Or what only json.loads reads: NaN and Infinity, 1e400 (inf), "\ud800", 1,000 levels deep.
+    except (msgspec.DecodeError, RecursionError, UnicodeEncodeError):
+        # Or what only json.loads reads: NaN and Infinity, 1e400 (inf), "\ud800", 1,000 levels deep;
+        # msgspec cannot even take a str holding a lone surrogate (UnicodeEncodeError).
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8")
         return json.loads(raw)

@@ -318,3 +318,9 @@ def test_common_frames_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
         codec.encode_json(value)
         codec.encode_json_compact(value)
     codec.decode_json('{"method": "step", "params": {"instance_id": "0123456789abcdef", "action": 0}}')
+
+
+def test_a_str_holding_a_lone_surrogate_decodes_as_json_loads_does() -> None:
+    # msgspec raises UnicodeEncodeError (not a DecodeError) on such a str; found by the test above.
+    text = json.dumps(["\ud800", "x"], ensure_ascii=False)
+    assert codec.decode_json(text) == json.loads(text) == ["\ud800", "x"]
