@@ -234,10 +234,10 @@ class Dispatcher:
         try:
             return method.handler(ctx, *args, **kwargs)
         except (WorkerCrashed, StepTimeout):
-            self._drop_dead_instances()
+            self.drop_dead_instances()
             raise
 
-    def _drop_dead_instances(self) -> None:
+    def drop_dead_instances(self) -> None:
         """Forget instances whose worker process is gone (a backend's proxy sets ``dead``)."""
         for instance_id in list(self.envs):
             instance = self.envs.instance(instance_id)

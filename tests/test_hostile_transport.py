@@ -200,10 +200,10 @@ def test_item1_descriptor_budget() -> None:
     under_1024 = budget(Settings(), 1024, 15)  # the case: 1000 + 64 did not fit
     assert (under_1024.max_connections, under_1024.headroom) == (929, 64)
     assert under_1024.warning is not None and "fit 929 WebSockets, not 1000" in under_1024.warning
-    isolated = budget(Settings(isolation="process", max_envs=100), 1024, 15)
-    assert isolated.max_connections == 929 - 4 * 100
-    per_connection = budget(Settings(isolation="process", max_connections=None), 1024, 15)
-    assert per_connection == Budget(929 // 5, 64, 1024)
+    isolated = budget(Settings(isolation="process", max_envs=100, max_workers=200), 1024, 15)
+    assert isolated.max_connections == 929 - 4 * 100  # at most max_envs workers
+    by_workers = budget(Settings(isolation="process", max_connections=None, max_workers=50), 1024, 15)
+    assert by_workers == Budget(929 - 4 * 50, 64, 1024)  # at most max_workers workers
     assert budget(Settings(), 20, 18).max_connections == 1
 
 

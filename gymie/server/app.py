@@ -95,7 +95,7 @@ class Server:
         self._listener: socket.socket | None = None
         runtime = getattr(self.backend, "runtime", None)
         if isinstance(runtime, GreenRuntime):  # a worker that died while idle: forget its instance now
-            runtime.on_exit = dispatcher._drop_dead_instances
+            runtime.on_exit = dispatcher.drop_dead_instances
 
     # -- HTTP ---------------------------------------------------------------
 

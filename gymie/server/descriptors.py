@@ -66,17 +66,15 @@ def open_descriptors() -> int:
 def budget(settings: Settings, limit: int, in_use: int) -> Budget:
     """The connection limit and pool headroom that fit ``limit`` descriptors, ``in_use`` already open.
 
-    With ``--isolation process`` each env costs FDS_PER_WORKER: ``max_envs`` of them in all
-    when set, else ``max_envs_per_connection`` (or one) per connection.
+    With ``--isolation process`` each worker costs FDS_PER_WORKER, and there are at most
+    ``--max-workers`` of them (fewer when ``--max-envs`` is lower).
     """
     free = max(limit - in_use - RESERVE, 0)
     headroom = min(POOL_HEADROOM, max(free // 4, 2))
     fixed, per_connection = 0, 1
     if settings.isolation == "process":
-        if settings.max_envs is not None:
-            fixed = FDS_PER_WORKER * settings.max_envs
-        else:
-            per_connection += FDS_PER_WORKER * (settings.max_envs_per_connection or 1)
+        workers = min(settings.max_workers, settings.max_envs or settings.max_workers)
+        fixed = FDS_PER_WORKER * workers
     fits = max((free - headroom - fixed) // per_connection, 1)
     wanted = settings.max_connections
     if wanted is None or wanted <= fits:  # None: as many as fit
