@@ -71,19 +71,17 @@ def budget(settings: Settings, limit: int, in_use: int) -> Budget:
     """
     free = max(limit - in_use - RESERVE, 0)
     headroom = min(POOL_HEADROOM, max(free // 4, 2))
-    fixed, per_connection = 0, 1
+    workers = 0
     if settings.isolation == "process":
         workers = min(settings.max_workers, settings.max_envs or settings.max_workers)
-        fixed = FDS_PER_WORKER * workers
-    fits = max((free - headroom - fixed) // per_connection, 1)
+    fits = max(free - headroom - FDS_PER_WORKER * workers, 1)
     wanted = settings.max_connections
     if wanted is None or wanted <= fits:  # None: as many as fit
         return Budget(min(wanted or fits, fits), headroom, limit)
-    isolated = settings.isolation == "process"
-    workers = f", plus {FDS_PER_WORKER} per env with --isolation process" if isolated else ""
+    held = f", {FDS_PER_WORKER} for each of up to {workers} worker processes" if workers else ""
     warning = (
         f"{limit} file descriptors (ulimit -n; {in_use} in use) fit {fits} WebSockets, not {wanted}: "
-        f"serving at most {fits} connections. Each takes 1 descriptor{workers}, and {headroom} are "
+        f"serving at most {fits} connections. Each takes 1 descriptor{held}, and {headroom} are "
         "kept for HTTP requests; raise `ulimit -n` (the hard limit) or lower --max-connections"
     )
     return Budget(fits, headroom, limit, warning)
