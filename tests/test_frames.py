@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,24 +11,7 @@ import pytest
 
 from gymie.registry import Instance
 from gymie.server import frames
-
-
-def decode_png(data: bytes) -> np.ndarray[Any, Any]:
-    """Read back the PNGs encode_png writes (8-bit, no interlace, filter 0), checking every CRC."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, {}
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(tag + body), tag
-        chunks[tag] = body
-        pos += 12 + length
-    width, height, depth, color, *_ = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
-    channels = {0: 1, 2: 3, 6: 4}[color]
-    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, width * channels + 1)
-    assert depth == 8 and not rows[:, 0].any() and b"IEND" in chunks
-    return rows[:, 1:].reshape(height, width, channels)
+from tests.watch_helpers import decode_png
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

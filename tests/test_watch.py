@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
-import msgpack
 import numpy as np
 import pytest
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 import gymie.client
 from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import http_get
-from tests.test_frames import decode_png
+from tests.watch_helpers import Stepper, Watch, decode_png, png_of
 
 TOKEN = "watch-token"
 MSGPACK = "gymie.msgpack"
@@ -34,72 +30,9 @@ def server() -> Iterator[ServerProcess]:
         srv.stop()
 
 
-class Watch:
-    """A raw ``/watch`` client: JSON-RPC calls, and the notifications that arrive meanwhile."""
-
-    def __init__(self, server: ServerProcess, encoding: str = "msgpack", token: str = TOKEN) -> None:
-        self.msgpack = encoding == "msgpack"
-        url = server.url.removesuffix("/gym") + f"/watch?token={token}"
-        protocols = [MSGPACK] if self.msgpack else None
-        ws = connect(url, subprotocols=protocols, open_timeout=TIMEOUT)  # type: ignore[arg-type]
-        self.ws: ClientConnection = ws.__enter__()  # closed by close()
-        self.notes: list[dict[str, Any]] = []
-        self._ids = iter(range(1, 10**6))
-
-    def send(self, message: Any) -> None:
-        self.ws.send(msgpack.packb(message) if self.msgpack else json.dumps(message))
-
-    def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        frame = self.ws.recv(timeout=timeout)
-        if self.msgpack:
-            assert isinstance(frame, bytes)
-            return msgpack.unpackb(frame)  # type: ignore[no-any-return]
-        assert isinstance(frame, str)
-        return json.loads(frame)  # type: ignore[no-any-return]
-
-    def reply(self, method: str, **params: Any) -> dict[str, Any]:
-        """The whole reply to one call (notifications that come first are kept in ``notes``)."""
-        rid = next(self._ids)
-        self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
-        while True:
-            message = self.receive()
-            if message.get("id") == rid:
-                return message
-            self.notes.append(message)
-
-    def call(self, method: str, **params: Any) -> Any:
-        reply = self.reply(method, **params)
-        assert "error" not in reply, reply
-        return reply["result"]
-
-    def next(self, method: str, timeout: float = TIMEOUT, where: Any = None) -> dict[str, Any]:
-        """The params of the next ``method`` notification (passing ``where``, if given)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            while self.notes:
-                note = self.notes.pop(0)
-                if note.get("method") == method and (where is None or where(note["params"])):
-                    return note["params"]  # type: ignore[no-any-return]
-            self.notes.append(self.receive(max(0.01, deadline - time.monotonic())))
-
-    def collect(self, seconds: float) -> list[dict[str, Any]]:
-        """Every notification in the next ``seconds``."""
-        found, self.notes = self.notes, []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                found.append(self.receive(left))
-            except TimeoutError:
-                break
-        return found
-
-    def close(self) -> None:
-        self.ws.close()
-
-
 @pytest.fixture
 def watch(server: ServerProcess) -> Iterator[Watch]:
-    watcher = Watch(server)
+    watcher = Watch(server, token=TOKEN)
     yield watcher
     watcher.close()
 
@@ -108,34 +41,6 @@ def watch(server: ServerProcess) -> Iterator[Watch]:
 def agent(server: ServerProcess) -> Iterator[gymie.client.Client]:
     with gymie.client.connect(server.url, token=TOKEN, timeout=TIMEOUT) as client:
         yield client
-
-
-class Stepper:
-    """Steps an env on a thread until stopped (a remote env is used by one thread at a time)."""
-
-    def __init__(self, env: Any) -> None:
-        self.env, self.steps, self._stop = env, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            _, _, terminated, truncated, _ = self.env.step(self.env.action_space.sample())
-            self.steps += 1
-            if terminated or truncated:
-                self.env.reset()
-
-    def __enter__(self) -> Stepper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(TIMEOUT)
-
-
-def png_of(frame: dict[str, Any]) -> bytes:
-    png = frame["png"]
-    return base64.b64decode(png) if isinstance(png, str) else png  # type: ignore[no-any-return]
 
 
 # -- tables -------------------------------------------------------------------------
@@ -191,7 +96,7 @@ def test_tables_stop_when_asked(watch: Watch) -> None:
 def test_frames_are_pngs_of_the_env_at_a_bounded_rate(
     server: ServerProcess, agent: gymie.client.Client, encoding: str
 ) -> None:
-    watch = Watch(server, encoding)
+    watch = Watch(server, encoding, token=TOKEN)
     env = agent.make("CartPole-v1", render_mode="rgb_array")
     env.reset(seed=0)
     info = watch.call("watch_frames", instance_id=env.instance_id, fps=100)
@@ -249,7 +154,7 @@ def test_a_watcher_that_reads_nothing_holds_no_agent_up(
 ) -> None:
     env = agent.make("CartPole-v1", render_mode="rgb_array")
     env.reset(seed=0)
-    stalled = Watch(server)
+    stalled = Watch(server, token=TOKEN)
     stalled.call("watch_frames", instance_id=env.instance_id)
     stalled.call("watch")
     # It never reads again: the frames pile up in its socket until sends would block.
