@@ -15,6 +15,7 @@ TEST = [
     "ruff>=0.6",
     "mypy>=1.10",
     "playwright>=1.40",  # drives Debian's Chromium in tests/test_dashboard_browser.py (no browser download)
+    "setuptools>=68",  # tests/test_ui_package.py builds a wheel without build isolation
 ]
 
 setup(
