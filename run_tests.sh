@@ -51,9 +51,14 @@ need node nodejs npm
 need npm npm
 
 step "ruff"
-"$VENV/bin/ruff" check gymie tests bench examples setup.py
+"$VENV/bin/ruff" check gymie tests bench examples scripts setup.py
 step "mypy (strict, gymie/)"
 "$VENV/bin/mypy"
+
+# The dashboard's browser tests drive Debian's Chromium (Playwright comes with the test extra and
+# never downloads a browser); without it they fail, they do not skip.
+need chromium chromium
+[ -x /usr/bin/chromium ] || { echo "run_tests.sh: /usr/bin/chromium is missing (apt-get install chromium)" >&2; exit 1; }
 
 step "pytest (gymie, Gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)'))"
 "$VENV/bin/python" -m pytest "$@"
