@@ -252,3 +252,34 @@ def test_shutdown_with_a_watcher_connected_is_clean(agent: gymie.client.Client) 
         watcher.close()
         srv.stop()
     assert "Traceback" not in "".join(srv.output)
+
+
+def test_a_vector_env_counts_every_sub_env_and_shows_its_first_frame(
+    watch: Watch, agent: gymie.client.Client
+) -> None:
+    venv = agent.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync", render_mode="rgb_array")
+    venv.reset(seed=0)
+    info = watch.call("watch_frames", instance_id=venv.instance_id)
+    assert info["renderable"] is True
+    venv.step(venv.action_space.sample())
+    frame = watch.next("frame", where=lambda p: p["stats"]["steps"] == 3)
+    assert decode_png(png_of(frame)).shape == (400, 600, 3)
+    row = next(r for r in watch.call("watch")["instances"] if r["id"] == venv.instance_id)
+    assert (row["num_envs"], row["steps"]) == (3, 3)
+
+
+def test_frames_of_an_env_in_a_worker_process() -> None:
+    srv = start_server("--isolation", "process")
+    watcher = Watch(srv)
+    try:
+        with gymie.client.connect(srv.url, timeout=TIMEOUT) as client:
+            env = client.make("CartPole-v1", render_mode="rgb_array")
+            env.reset(seed=0)
+            assert watcher.call("watch_frames", instance_id=env.instance_id)["renderable"] is True
+            with Stepper(env):
+                frame = watcher.next("frame", where=lambda p: p["stats"]["steps"] > 0)
+            assert decode_png(png_of(frame)).shape == (400, 600, 3)
+            env.step(0)  # the agent's worker is fine after being rendered for a watcher
+    finally:
+        watcher.close()
+        srv.stop()
