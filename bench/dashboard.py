@@ -115,10 +115,12 @@ class BrowserWatcher:
         self.page.close()
 
 
-def window(counter: Any, seconds: float) -> float:
-    start, t0 = counter.value, time.perf_counter()
+def window(counter: Any, seconds: float, server: servers.Server) -> tuple[float, float]:
+    """The agent's steps/s over ``seconds``, and the server's CPU µs per step meanwhile."""
+    start, cpu, t0 = counter.value, server.cpu_seconds(), time.perf_counter()
     time.sleep(seconds)
-    return (counter.value - start) / (time.perf_counter() - t0)
+    steps = counter.value - start
+    return steps / (time.perf_counter() - t0), 1e6 * (server.cpu_seconds() - cpu) / max(1, steps)
 
 
 def main() -> None:
@@ -151,7 +153,7 @@ def main() -> None:
             row: dict[str, Any] = {}
             for watched in [False, True] if r % 2 == 0 else [True, False]:
                 if not watched:
-                    row["alone"] = window(counter, args.seconds)
+                    row["alone"], row["cpu_alone"] = window(counter, args.seconds, server)
                     continue
                 watcher: Any = (
                     PythonWatcher(server.url, instance_id)
@@ -161,14 +163,15 @@ def main() -> None:
                 time.sleep(0.5)
                 watcher.mark()
                 t0 = time.perf_counter()
-                row["watched"] = window(counter, args.seconds)
+                row["watched"], row["cpu_watched"] = window(counter, args.seconds, server)
                 row["fps"] = watcher.received() / (time.perf_counter() - t0)
                 row["server"] = getattr(watcher, "server", {})
                 watcher.close()
             rows.append(row)
             print(
                 f"round {r + 1}: alone {row['alone']:,.0f} steps/s, watched {row['watched']:,.0f} steps/s "
-                f"({row['watched'] / row['alone']:.3f}×), {row['fps']:.1f} frames/s received",
+                f"({row['watched'] / row['alone']:.3f}×), {row['fps']:.1f} frames/s received; "
+                f"server CPU {row['cpu_alone']:.0f} → {row['cpu_watched']:.0f} µs/step",
                 flush=True,
             )
         report(rows, args)
@@ -189,15 +192,18 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     watched = statistics.median(r["watched"] for r in rows)
     ratios = [r["watched"] / r["alone"] for r in rows]
     fps = statistics.median(r["fps"] for r in rows)
+    cpu_alone = statistics.median(r["cpu_alone"] for r in rows)
+    cpu_watched = statistics.median(r["cpu_watched"] for r in rows)
     server = rows[-1].get("server") or {}
     print(f"\n{args.watcher} watcher, --isolation {args.isolation}, {args.encoding} agent, "
           f"{args.rounds} rounds × {args.seconds:g} s per window")  # fmt: skip
     print("| agent alone (steps/s, median) | agent watched (steps/s, median) | ratio of medians "
-          "| paired ratios: median (min–max) | frames/s received (median) |")  # fmt: skip
-    print("|---|---|---|---|---|")
+          "| paired ratios: median (min–max) | frames/s received (median) "
+          "| server CPU µs/step alone → watched |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     print(
         f"| {alone:,.0f} | {watched:,.0f} | {watched / alone:.3f} | {statistics.median(ratios):.3f} "
-        f"({min(ratios):.3f}–{max(ratios):.3f}) | {fps:.1f} |"
+        f"({min(ratios):.3f}–{max(ratios):.3f}) | {fps:.1f} | {cpu_alone:.0f} → {cpu_watched:.0f} |"
     )
     if server:
         print("server's frame cost:", json.dumps({k: server.get(k) for k in ("frames_rendered", "frame_ms")}))

@@ -8,9 +8,10 @@ from typing import Any
 
 import eventlet
 import msgpack
+import numpy as np
 import pytest
 
-from gymie.registry import EnvRegistry
+from gymie.registry import EnvRegistry, Instance
 from gymie.server import tables, ui, watchers
 from gymie.server.watch import WatchHub
 from gymie.settings import Settings
@@ -165,3 +166,28 @@ def test_ui_off_answers_404_everywhere() -> None:
     status, _, body = get("/ui", Settings(ui=False))
     assert status == "404 Not Found" and b"--ui off" in body
     assert get("/ui/app.js", Settings(ui=False))[0] == "404 Not Found"
+
+
+def test_a_render_in_progress_is_never_interrupted() -> None:
+    # In a worker process an interrupted render would leave its reply in the pipe for the agent.
+    finished: list[bool] = []
+
+    class SlowRender:
+        def render(self) -> Any:
+            eventlet.sleep(0.1)
+            finished.append(True)
+            return np.zeros((2, 2, 3), np.uint8)
+
+    env = SimpleNamespace(render_mode="rgb_array")
+    envs = EnvRegistry()
+    instance_id = envs.add(Instance(env, SlowRender()))  # type: ignore[arg-type]
+    h = WatchHub(envs, lambda: [], Settings(), started=0.0)
+    watcher = watchers.Watcher("w1", SlowSocket(0), msgpack=False)
+    h.watch_frames(watcher, instance_id)
+    eventlet.sleep(0.05)  # the source is inside render() now
+    h.watch_frames(watcher, None)  # the last watcher leaves
+    assert h.sources == {}
+    eventlet.sleep(0.2)
+    assert finished == [True]
+    h.close()
+    watcher.stop()

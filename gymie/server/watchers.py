@@ -148,6 +148,7 @@ class FrameSource:
         self._sent_steps = -1
         self._rate = Rate(instance.stats.steps, time.monotonic())
         self._thread: Any = None
+        self._rendering = False
 
     def describe(self, fps: float) -> dict[str, Any]:
         """``watch_frames``' result: whether and how this instance renders."""
@@ -174,11 +175,16 @@ class FrameSource:
             self.stop()
 
     def stop(self) -> None:
-        """End the thread."""
+        """End the thread: now if it waits, else once its render returns.
+
+        A render is never interrupted: in a worker process that would leave its reply in the
+        pipe, to be read as the answer to the agent's next call.
+        """
+        self.watchers.clear()
         self.hub.source_ended(self)
-        if self._thread is not None and self._thread is not greenthread.getcurrent():
-            self._thread.kill()
-        self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None and not self._rendering and thread is not greenthread.getcurrent():
+            thread.kill()
 
     def _run(self) -> None:
         last = 0.0
@@ -204,12 +210,15 @@ class FrameSource:
         png, shape, problem = None, (None, None), self.problem
         if problem is None:
             started = time.perf_counter()
+            self._rendering = True
             try:
                 image, problem = as_image(self.instance.adapter.render())
                 if image is not None:
                     png, shape = encode_png(image), image.shape[:2]
             except Exception as err:  # the env's own error (e.g. render before reset): shown, not fatal
                 problem = f"render() failed: {type(err).__name__}: {err}"
+            finally:
+                self._rendering = False
             if self.seq:  # the first render may set the renderer up (pygame: ~80 ms): not a frame's cost
                 self.hub.budget.charge(time.perf_counter() - started)
         self.seq += 1
