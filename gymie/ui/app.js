@@ -161,5 +161,4 @@ async function watch() {
 }
 
 watch();
-const play = new Play(`${base}/gym`, token, $("play"), null);
-play.start().catch((error) => play.status(`The play panel cannot connect: ${error.message}`));
+new Play(`${base}/gym`, token, $("play"), null).start();

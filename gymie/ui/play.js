@@ -1,5 +1,6 @@
 // The play panel: the browser is an agent too. It makes an env on /gym with the JS client and
-// steps it from the keyboard, drawing env.render()'s frame after every step.
+// steps it from the keyboard, drawing env.render()'s frame after every step. It connects to /gym
+// only once used: a page left open holds no agent connection.
 
 import { connect } from "/ui/vendor/gymie-client/index.js";
 import { drawRGB } from "/ui/frames.js";
@@ -35,12 +36,16 @@ export class Play {
     document.addEventListener("keyup", (event) => { if (this.keymap().keys[event.key] === this.held) this.held = null; });
   }
 
-  /** Connect to /gym and offer the envs this server has (CartPole, and Pong when ale-py is there). */
-  async start() {
-    const envs = await (await this.connection()).listEnvs();
-    if (envs.includes("ALE/Pong-v5")) this.$("play-env").append(new Option("ALE/Pong-v5"));
+  /** Show the keys; the first time the env list is opened, keep only the envs this server has. */
+  start() {
     this.$("play-keys").textContent = this.keymap().help;
     this.$("play-env").addEventListener("change", () => (this.$("play-keys").textContent = this.keymap().help));
+    this.$("play-env").addEventListener("focus", () => this.guard(() => this.offerEnvs()), { once: true });
+  }
+
+  async offerEnvs() {
+    const envs = new Set(await (await this.connection()).listEnvs());
+    for (const option of [...this.$("play-env").options]) if (!envs.has(option.value)) option.remove();
   }
 
   async connection() {
