@@ -167,6 +167,7 @@ def main() -> None:
                 row["fps"] = watcher.received() / (time.perf_counter() - t0)
                 row["server"] = getattr(watcher, "server", {})
                 watcher.close()
+                time.sleep(0.5)  # closing a page costs the browser CPU: not in the next window
             rows.append(row)
             print(
                 f"round {r + 1}: alone {row['alone']:,.0f} steps/s, watched {row['watched']:,.0f} steps/s "
