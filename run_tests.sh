@@ -44,21 +44,19 @@ if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 # OS packages the tests drive: nginx (tests/test_proxy_nginx.py runs deploy/nginx/gymie.conf; Debian
-# puts it in /usr/sbin, which a non-root PATH may lack) and Node.js (clients/js). Each test fails
-# loudly without its program; these lines install it when missing.
+# puts it in /usr/sbin, which a non-root PATH may lack), Node.js (clients/js) and Chromium
+# (tests/test_dashboard_browser.py drives /usr/bin/chromium with Playwright, which comes with the
+# test extra and never downloads a browser). Each test fails loudly without its program; these
+# lines install it when missing.
 [ -x /usr/sbin/nginx ] || need nginx nginx
 need node nodejs npm
 need npm npm
+[ -x /usr/bin/chromium ] || need chromium chromium
 
 step "ruff"
 "$VENV/bin/ruff" check gymie tests bench examples scripts setup.py
 step "mypy (strict, gymie/)"
 "$VENV/bin/mypy"
-
-# The dashboard's browser tests drive Debian's Chromium (Playwright comes with the test extra and
-# never downloads a browser); without it they fail, they do not skip.
-need chromium chromium
-[ -x /usr/bin/chromium ] || { echo "run_tests.sh: /usr/bin/chromium is missing (apt-get install chromium)" >&2; exit 1; }
 
 step "pytest (gymie, Gymnasium $("$VENV/bin/python" -c 'import gymnasium; print(gymnasium.__version__)'))"
 "$VENV/bin/python" -m pytest "$@"
