@@ -265,7 +265,7 @@ def test_a_vector_env_counts_every_sub_env_and_shows_its_first_frame(
     frame = watch.next("frame", where=lambda p: p["stats"]["steps"] == 3)
     assert decode_png(png_of(frame)).shape == (400, 600, 3)
     row = next(r for r in watch.call("watch")["instances"] if r["id"] == venv.instance_id)
-    assert (row["num_envs"], row["steps"]) == (3, 3)
+    assert (row["env_id"], row["num_envs"], row["steps"]) == ("CartPole-v1 x3", 3, 3)
 
 
 def test_frames_of_an_env_in_a_worker_process() -> None:

@@ -10,7 +10,9 @@ from gymie.server.frames import render_mode
 
 
 def env_id(instance: Instance) -> str | None:
-    """The env's registered id, if it has one."""
+    """The id the env was made with (``CartPole-v1 x3`` for a vector env), else its spec's id."""
+    if instance.env_id is not None:
+        return instance.env_id
     spec_id = getattr(getattr(instance.env, "spec", None), "id", None)
     return spec_id if isinstance(spec_id, str) else None
 
