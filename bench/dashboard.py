@@ -9,7 +9,8 @@ One server (``python -m gymie``); one agent process steps an ``rgb_array`` CartP
 ``gymie.client`` as fast as it can (a shared counter, read by this process, counts its steps).
 Each round has a window without a watcher and one with, in alternating order: the watcher is
 either a ``/watch`` client on a thread of this process (``python``: subscribes to the tables and
-to the agent's frames and reads everything, like the page does, without drawing) or the real
+to the agent's frames and reads everything, like the page does, without drawing), nothing
+(``none``: an A/A control that measures the method's own bias) or the real
 dashboard in Debian's headless Chromium (``browser``: ``/ui`` with the agent's instance
 selected, so it decodes and draws every frame; the browser's own CPU use competes with the
 agent's on this 2-core machine). Prints per-round steps/s, medians, the paired ratios and the
@@ -92,6 +93,22 @@ class PythonWatcher:
         self._thread.join(5)
 
 
+class NoWatcher:
+    """The A/A control: the "watched" window has no watcher at all (the method's own bias)."""
+
+    def __init__(self, *args: Any) -> None:
+        pass
+
+    def mark(self) -> None:
+        pass
+
+    def received(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
 class BrowserWatcher:
     """The dashboard in headless Chromium with the instance selected (frames drawn)."""
 
@@ -127,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--watcher", choices=["python", "browser"], default="python")
+    parser.add_argument("--watcher", choices=["python", "browser", "none"], default="python")
     parser.add_argument("--isolation", choices=["none", "process"], default="none")
     parser.add_argument("--encoding", choices=["msgpack", "json"], default="msgpack")
     args = parser.parse_args()
@@ -155,11 +172,12 @@ def main() -> None:
                 if not watched:
                     row["alone"], row["cpu_alone"] = window(counter, args.seconds, server)
                     continue
-                watcher: Any = (
-                    PythonWatcher(server.url, instance_id)
-                    if browser is None
-                    else BrowserWatcher(browser, server.url, instance_id)
-                )
+                if browser is not None:
+                    watcher: Any = BrowserWatcher(browser, server.url, instance_id)
+                elif args.watcher == "none":
+                    watcher = NoWatcher()
+                else:
+                    watcher = PythonWatcher(server.url, instance_id)
                 time.sleep(0.5)
                 watcher.mark()
                 t0 = time.perf_counter()
