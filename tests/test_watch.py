@@ -283,3 +283,16 @@ def test_frames_of_an_env_in_a_worker_process() -> None:
     finally:
         watcher.close()
         srv.stop()
+
+
+def test_a_watcher_outlives_the_handshake_timeout() -> None:
+    srv = start_server("--handshake-timeout", "1")
+    watcher = Watch(srv)
+    try:
+        watcher.call("watch")
+        time.sleep(2.0)
+        assert watcher.call("ping") is True
+        assert any(n.get("method") == "tables" for n in watcher.collect(0.6))
+    finally:
+        watcher.close()
+        srv.stop()
