@@ -278,6 +278,7 @@ def test_frames_of_an_env_in_a_worker_process() -> None:
             assert watcher.call("watch_frames", instance_id=env.instance_id)["renderable"] is True
             with Stepper(env):
                 frame = watcher.next("frame", where=lambda p: p["stats"]["steps"] > 0)
+            assert frame["problem"] is None, frame["problem"]
             assert decode_png(png_of(frame)).shape == (400, 600, 3)
             env.step(0)  # the agent's worker is fine after being rendered for a watcher
     finally:

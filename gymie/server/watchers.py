@@ -212,7 +212,8 @@ class FrameSource:
             started = time.perf_counter()
             self._rendering = True
             try:
-                image, problem = as_image(self.instance.adapter.render())
+                adapter = self.instance.adapter  # a worker's proxy would pre-encode render() for its session
+                image, problem = as_image(getattr(adapter, "render_frame", adapter.render)())
                 if image is not None:
                     png, shape = encode_png(image), image.shape[:2]
             except Exception as err:  # the env's own error (e.g. render before reset): shown, not fatal
