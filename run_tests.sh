@@ -44,14 +44,17 @@ if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 # OS packages the tests drive: nginx (tests/test_proxy_nginx.py runs deploy/nginx/gymie.conf; Debian
-# puts it in /usr/sbin, which a non-root PATH may lack) and Node.js (clients/js). Each test fails
-# loudly without its program; these lines install it when missing.
+# puts it in /usr/sbin, which a non-root PATH may lack), Node.js (clients/js) and Chromium
+# (tests/test_dashboard_browser.py drives /usr/bin/chromium with Playwright, which comes with the
+# test extra and never downloads a browser). Each test fails loudly without its program; these
+# lines install it when missing.
 [ -x /usr/sbin/nginx ] || need nginx nginx
 need node nodejs npm
 need npm npm
+[ -x /usr/bin/chromium ] || need chromium chromium
 
 step "ruff"
-"$VENV/bin/ruff" check gymie tests bench examples setup.py
+"$VENV/bin/ruff" check gymie tests bench examples scripts setup.py
 step "mypy (strict, gymie/)"
 "$VENV/bin/mypy"
 

@@ -14,6 +14,8 @@ TEST = [
     "hypothesis>=6.100",
     "ruff>=0.6",
     "mypy>=1.10",
+    "playwright>=1.40",  # drives Debian's Chromium in tests/test_dashboard_browser.py (no browser download)
+    "setuptools>=68",  # tests/test_ui_package.py builds a wheel without build isolation
 ]
 
 setup(
@@ -25,7 +27,11 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["gymie", "gymie.*"]),
-    package_data={"gymie": ["py.typed"]},
+    # The dashboard's files (gymie/ui/): its page, scripts and styles, and the vendored JS client and msgpack.
+    package_data={
+        "gymie": ["py.typed"],
+        "gymie.ui": ["*.html", "*.js", "*.css", "vendor/*/*", "vendor/*/*/*"],
+    },
     install_requires=[
         "eventlet>=0.36",
         # classic-control brings pygame: render_mode="rgb_array" works for CartPole & co. out of the box.

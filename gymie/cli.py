@@ -227,6 +227,13 @@ def _security(group: argparse._ArgumentGroup) -> None:
         help="browser origins that may connect, comma-separated or repeated (`*` for any); "
         "clients sending no Origin header are not affected",
     )
+    group.add_argument(
+        "--ui",
+        choices=["on", "off"],
+        default="on",
+        help="the dashboard at /ui and its read-only WebSocket /watch, behind the same token and "
+        "origin checks as /gym (default: %(default)s)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -258,6 +265,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_params_size=args.max_params_size,
         worker_memory=args.worker_memory,
         share_instances=args.share_instances,
+        ui=args.ui == "on",
     )
     if args.max_workers is not None:
         settings.max_workers = args.max_workers

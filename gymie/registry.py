@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from gymie.compat import EnvAdapter, adapt
 from gymie.exceptions import InstanceNotFound, LimitExceeded
@@ -14,11 +18,72 @@ from gymie.settings import Settings
 
 OVERRIDABLE = ("get_env", "process_step")
 log = logging.getLogger("gymie")
+RECENT_RETURNS = 100
+"""Episode returns an instance keeps for the dashboard's chart."""
+
+
+class InstanceStats:
+    """What the step path counts for the dashboard: a few attribute updates a step (~0.3 µs).
+
+    A vector env counts every sub-env's step and episode; its ``reward`` is the batch's mean.
+    Statistics never fail a step: a reward that is not a number is simply not added up.
+    """
+
+    __slots__ = ("steps", "episodes", "reward", "episode_return", "last_return", "returns", "_batch")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.episodes = 0
+        self.reward: float | None = None
+        self.episode_return = 0.0
+        self.last_return: float | None = None
+        self.returns: deque[float] = deque(maxlen=RECENT_RETURNS)
+        self._batch: Any = None  # a vector env's running returns, one per sub-env
+
+    def record(self, reward: Any, terminated: Any, truncated: Any) -> None:
+        """Count one step (a batch of them for a vector env)."""
+        try:
+            if type(terminated) is np.ndarray:
+                self._record_batch(reward, terminated | truncated)
+                return
+            self.steps += 1
+            self.reward = reward
+            self.episode_return += reward
+            if terminated or truncated:
+                self.episodes += 1
+                self.last_return = self.episode_return
+                self.returns.append(self.episode_return)
+                self.episode_return = 0.0
+        except (TypeError, ValueError):
+            self.reward = None
+
+    def _record_batch(self, reward: Any, done: Any) -> None:
+        rewards = np.asarray(reward, dtype=np.float64)
+        if self._batch is None or self._batch.shape != rewards.shape:
+            self._batch = np.zeros_like(rewards)
+        self._batch += rewards
+        self.steps += rewards.size
+        self.reward = float(rewards.mean())
+        if done.any():
+            finished = self._batch[done]
+            self.episodes += finished.size
+            self.last_return = float(finished[-1])
+            self.returns.extend(finished.tolist())
+            self._batch[done] = 0.0
+        self.episode_return = float(self._batch[0])
+
+    def restart(self) -> None:
+        """A reset: the running episode is dropped (it did not end, so it is not counted)."""
+        self.episode_return = 0.0
+        self._batch = None
 
 
 @dataclass
 class Instance:
-    """One live environment: the raw object, its adapter, the session that made it, its id, its processes."""
+    """One live environment: the raw object, its adapter, the session that made it, its id, its processes.
+
+    ``stats`` and ``created`` are what the dashboard shows of it.
+    """
 
     env: Any
     adapter: EnvAdapter
@@ -26,6 +91,8 @@ class Instance:
     env_id: str | None = None
     processes: int = 0
     """Processes it holds against ``max_workers`` (its worker, an async vector env's sub-processes)."""
+    stats: InstanceStats = field(default_factory=InstanceStats)
+    created: float = field(default_factory=time.monotonic)
 
     def describe(self) -> str:
         """``CartPole-v1, connection 3``: what the log lines say about an instance."""

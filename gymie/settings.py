@@ -111,6 +111,9 @@ class Settings:
     share_instances: bool = False
     """Let any connection use any instance id (as 0.5.4 did); by default ids belong to their connection."""
 
+    ui: bool = True
+    """Serve the dashboard (``/ui``) and its read-only watch API (``/watch``), token and Origin checked."""
+
     def module_id_allowed(self, env_id: str) -> bool:
         """``module:Name`` ids import client-chosen code: only when the operator allows it."""
         if ":" not in env_id:
@@ -163,4 +166,3 @@ class Settings:
                 "the list of allowed origins is empty (--allowed-origins ''), which would let every "
                 "origin in: name the origins (`*` for any), or leave --allowed-origins out"
             )
-

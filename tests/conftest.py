@@ -59,19 +59,20 @@ def start_server(
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
     memory_cap: int | None = None,
+    cwd: Path = ROOT,
 ) -> ServerProcess:
     """Start ``python -m gymie --host 127.0.0.1 --port 0 ARGS`` and wait until it says where it listens.
 
     ``command`` replaces ``python -m gymie --host 127.0.0.1 --port 0`` (e.g. a script calling
     ``gymie.start``). ``memory_cap`` (bytes) caps the server's address space (``RLIMIT_AS``,
     inherited by its workers): a regression that bloats it then fails the test instead of
-    waking the OOM killer.
+    waking the OOM killer. ``cwd`` is its working directory (first on its ``sys.path``).
     """
     cmd = [*(command or [sys.executable, "-m", "gymie", "--host", "127.0.0.1", "--port", "0"]), *args]
 
     proc = subprocess.Popen(
         cmd,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -91,6 +91,13 @@ def test_defaults_are_those_of_0_5_4() -> None:
     assert (args.host, args.port) == ("0.0.0.0", 5000)
 
 
+def test_the_dashboard_is_on_unless_ui_off() -> None:
+    assert cli.settings_from(cli.build_parser().parse_args([])).ui is True
+    assert cli.settings_from(cli.build_parser().parse_args(["--ui", "off"])).ui is False
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--ui", "maybe"])
+
+
 def ipv6_loopback() -> bool:
     if not socket.has_ipv6:
         return False

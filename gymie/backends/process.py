@@ -222,6 +222,10 @@ class WorkerEnv(EnvAdapter):
         """Render in the worker."""
         return self.call("render")
 
+    def render_frame(self) -> Any:
+        """Render in the worker and return the frame itself, never pre-encoded (the dashboard's frames)."""
+        return self._roundtrip("render", (), {}, None)
+
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the worker's env and return its result.
 
@@ -231,6 +235,11 @@ class WorkerEnv(EnvAdapter):
             Exception: whatever the env raised, rebuilt.
         """
         encoding = self.wire_encoding if method in self._ENCODED else None
+        return self._roundtrip(method, args, kwargs, encoding)
+
+    def _roundtrip(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None
+    ) -> Any:
         with self._lock:
             self._send((method, args, kwargs, encoding))
             ok, payload = self._receive(self.timeout)

@@ -79,28 +79,37 @@ def reset(
     if options is not None and not isinstance(options, dict):
         detail = f"options must be an object or null, got {excerpt(options, 40)}"
         raise InvalidParams({"options": options}, detail=detail)
-    adapter = ctx.instance(instance_id).adapter
+    instance = ctx.instance(instance_id)
+    adapter = instance.adapter
     if not options:
-        return adapter.reset(seed=seed, options=options)
-    check_params_size(ctx, "reset", options)
-    try:
-        return adapter.reset(seed=seed, options=options)
-    except CLIENT_MISTAKES as err:  # the options were given by the client: its mistake, not a bug
-        raise client_error(err, "reset", {"options": options}, "the env refused the reset options") from err
+        result = adapter.reset(seed=seed, options=options)
+    else:
+        check_params_size(ctx, "reset", options)
+        try:
+            result = adapter.reset(seed=seed, options=options)
+        except CLIENT_MISTAKES as err:  # the options were given by the client: its mistake, not a bug
+            raise client_error(
+                err, "reset", {"options": options}, "the env refused the reset options"
+            ) from err
+    instance.stats.restart()
+    return result
 
 
 def step(ctx: Context, instance_id: Any, action: Any, render: bool = False) -> StepResult:
     """Apply one action; any failure of the env on it is a WrongAction, as in 0.5.4."""
-    adapter = ctx.instance(instance_id).adapter
+    instance = ctx.instance(instance_id)
+    adapter = instance.adapter
     if render:
         adapter.render()
     try:
         value = spaces.from_jsonable(adapter.action_space, action)
-        return StepResult(*adapter.step(value))
+        result = StepResult(*adapter.step(value))
     except GymieError:
         raise
     except Exception as err:
         raise WrongAction(action) from err
+    instance.stats.record(result.reward, result.terminated, result.truncated)
+    return result
 
 
 def close(ctx: Context, instance_id: Any) -> bool:

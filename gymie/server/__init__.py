@@ -13,6 +13,8 @@ Importing the package loads nothing heavy; each name loads its module on first u
 - ``launch``: ``start``, one process or N;
 - ``supervisor``: the parent of ``--processes N`` (never imports eventlet);
 - ``security``, ``metrics``: who may connect; Prometheus metrics.
+- ``watch`` (with ``watchers``, ``tables``, ``frames``): the dashboard's read-only ``/watch`` API;
+  ``ui``: the dashboard's page and files at ``/ui``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One server process's WSGI app: ``/gym`` WebSockets fed to the core, health, metrics, shutdown.
 
-Paths: ``/gym`` the WebSocket; ``/healthz`` JSON status; ``/metrics`` Prometheus text; any
-other path answers ``Gymie is running...`` as 0.5.4 did, except a WebSocket handshake, which
+Paths: ``/gym`` the WebSocket; ``/healthz`` JSON status; ``/metrics`` Prometheus text; ``/ui``
+the dashboard and ``/watch`` its read-only WebSocket (``gymie.server.ui``, ``gymie.server.watch``);
+any other path answers ``Gymie is running...`` as 0.5.4 did, except a WebSocket handshake, which
 gets 404 naming ``/gym`` (a client that forgot the path learns it). Importing this module imports eventlet.
 
 Shutdown (SIGTERM or SIGINT; a second one cuts it short): stop accepting, answer the
@@ -28,10 +29,11 @@ from greenlet import GreenletExit
 from gymie import __version__
 from gymie.core import Dispatcher, Session
 from gymie.protocol import SUBPROTOCOLS, Reply
-from gymie.server import security
+from gymie.server import security, ui
 from gymie.server.accept import request_arrived, serve_http
 from gymie.server.green import GreenRuntime, SignalWatch
 from gymie.server.metrics import Metrics
+from gymie.server.watch import MAX_WATCH_MESSAGE, WatchHub
 from gymie.server.websocket import GymieWebSocketWSGI, SendTimeout
 
 log = logging.getLogger("gymie")
@@ -65,6 +67,8 @@ class _Connection:
     ws: Any
     greenlet: Any
     idle: bool = False
+    session: Session | None = None  # None: a /watch connection
+    opened: float = dataclasses.field(default_factory=time.monotonic)
     messages: int = 0
 
 
@@ -91,6 +95,9 @@ class Server:
             self.serve_connection, self.settings.max_message_size, self.settings.send_timeout
         )
         self._gym.supported_protocols = list(SUBPROTOCOLS)
+        self.watch = WatchHub(dispatcher.envs, lambda: list(self.connections), self.settings, self.started)
+        self._watch_ws = GymieWebSocketWSGI(self.serve_watcher, MAX_WATCH_MESSAGE)
+        self._watch_ws.supported_protocols = list(SUBPROTOCOLS)
         self._server_gt: Any = None
         self._listener: socket.socket | None = None
         runtime = getattr(self.backend, "runtime", None)
@@ -107,10 +114,14 @@ class Server:
         """
         path = environ.get("PATH_INFO", "")
         if path == "/gym":
-            return self._websocket(environ, start_response)
+            return self._websocket(environ, start_response, self._gym)
+        if path == "/watch" and self.settings.ui:
+            return self._websocket(environ, start_response, self._watch_ws)
         if str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket":
             return _respond(start_response, "404 Not Found", NOT_HERE)
         try:
+            if path == "/ui" or path.startswith("/ui/"):
+                return ui.respond(environ, start_response, self.settings)
             if path == "/healthz":
                 return self._healthz(start_response)
             if path == "/metrics":
@@ -120,7 +131,9 @@ class Server:
             return _respond(start_response, "500 Internal Server Error", b"")
         return _respond(start_response, "200 OK", RUNNING_TEXT)
 
-    def _websocket(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _websocket(
+        self, environ: dict[str, Any], start_response: StartResponse, handler: GymieWebSocketWSGI
+    ) -> Iterable[bytes]:
         refusal = security.check_handshake(environ, self.settings)
         if refusal is not None:
             return _refuse(start_response, refusal)
@@ -133,7 +146,7 @@ class Server:
         environ.pop("eventlet.set_idle", None)
         self.sockets += upgrade
         try:
-            return self._gym(environ, start_response)  # type: ignore[no-any-return]
+            return handler(environ, start_response)  # type: ignore[no-any-return]
         finally:
             self.sockets -= upgrade
 
@@ -162,9 +175,9 @@ class Server:
         """Feed every message of one WebSocket to the core until either side closes."""
         request_arrived()  # the handshake timeout ends with the handshake
         ws.socket.settimeout(None)
-        conn = _Connection(ws, greenthread.getcurrent())
         subprotocol = getattr(ws, "protocol", None)
         session = self.dispatcher.open_session(subprotocol)
+        conn = _Connection(ws, greenthread.getcurrent(), session=session)
         self.connections.add(conn)
         peer = _peer(getattr(ws, "environ", None) or {})
         log.info("connection %d opened from %s (subprotocol %s)", session.id, peer, subprotocol or "none")
@@ -198,6 +211,26 @@ class Server:
             if apply(reply, conn.ws):
                 return
         conn.ws.close(GOING_AWAY)
+
+    def serve_watcher(self, ws: Any) -> None:
+        """Answer one ``/watch`` connection (the dashboard's) until either side closes."""
+        request_arrived()  # the handshake timeout ends with the handshake
+        ws.socket.settimeout(None)
+        conn = _Connection(ws, greenthread.getcurrent())
+        self.connections.add(conn)
+        try:
+            self.watch.converse(ws, lambda: None if self.stopping else self._receive(conn))
+            if self.stopping:
+                ws.close(GOING_AWAY)
+        except _Interrupted:
+            ws.close(GOING_AWAY)
+        except OSError as err:
+            log.debug("watcher: %s", err)
+        except Exception:
+            log.exception("watcher failed")
+            ws.close((1011, "Internal server error"))
+        finally:
+            self.connections.discard(conn)
 
     def _receive(self, conn: _Connection) -> str | bytes | None:
         """The next message; None once the connection is closed (by the client, idling or shutdown)."""
@@ -270,6 +303,7 @@ class Server:
             hubs.get_hub().schedule_call_global(0, _interrupt, conn, False)
 
     def _finish(self, watch: SignalWatch | None, watcher: Any) -> None:
+        self.watch.close()
         closed = self.dispatcher.close_all()
         if closed:
             log.info("closed %d environment(s) left", len(closed))

@@ -57,6 +57,11 @@ export declare class Connection {
     timeout: number;
     /** Resolves with the close error once the WebSocket has closed. */
     readonly closed: Promise<GymieConnectionError>;
+    /**
+     * Called with each notification the server pushes (a JSON-RPC message with a `method` and no
+     * `id`, e.g. the `tables` and `frame` messages of `/watch`); `null` ignores them.
+     */
+    onNotification: ((method: string, params: unknown) => void) | null;
     private readonly socket;
     private readonly pending;
     private nextId;

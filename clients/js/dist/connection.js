@@ -21,6 +21,11 @@ export class Connection {
     timeout;
     /** Resolves with the close error once the WebSocket has closed. */
     closed;
+    /**
+     * Called with each notification the server pushes (a JSON-RPC message with a `method` and no
+     * `id`, e.g. the `tables` and `frame` messages of `/watch`); `null` ignores them.
+     */
+    onNotification = null;
     socket;
     pending = new Map();
     nextId = 1;
@@ -167,7 +172,11 @@ export class Connection {
     dispatch(reply) {
         if (typeof reply !== "object" || reply === null)
             return;
-        const { id, result, error } = reply;
+        const { id, result, error, method, params } = reply;
+        if (id === undefined && typeof method === "string") {
+            this.onNotification?.(method, params);
+            return;
+        }
         if (id === null && error !== undefined) {
             // The server could not read a request at all (its id is unknown): the oldest one, by order.
             this.failOldest(fromWire(error));

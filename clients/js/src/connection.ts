@@ -75,6 +75,11 @@ export class Connection {
   timeout: number;
   /** Resolves with the close error once the WebSocket has closed. */
   readonly closed: Promise<GymieConnectionError>;
+  /**
+   * Called with each notification the server pushes (a JSON-RPC message with a `method` and no
+   * `id`, e.g. the `tables` and `frame` messages of `/watch`); `null` ignores them.
+   */
+  onNotification: ((method: string, params: unknown) => void) | null = null;
 
   private readonly socket: WebSocketLike;
   private readonly pending = new Map<number, Pending>();
@@ -222,7 +227,17 @@ export class Connection {
 
   private dispatch(reply: unknown): void {
     if (typeof reply !== "object" || reply === null) return;
-    const { id, result, error } = reply as { id?: unknown; result?: unknown; error?: unknown };
+    const { id, result, error, method, params } = reply as {
+      id?: unknown;
+      result?: unknown;
+      error?: unknown;
+      method?: unknown;
+      params?: unknown;
+    };
+    if (id === undefined && typeof method === "string") {
+      this.onNotification?.(method, params);
+      return;
+    }
     if (id === null && error !== undefined) {
       // The server could not read a request at all (its id is unknown): the oldest one, by order.
       this.failOldest(fromWire(error));

@@ -371,3 +371,38 @@ describe("timeouts and closes", timeout, () => {
     });
   });
 });
+
+describe("notifications (the server's /watch pushes)", timeout, () => {
+  for (const encoding of ["msgpack", "json"]) {
+    test(`onNotification gets the tables and frames a watcher subscribed to (${encoding})`, async () => {
+      const agent = await connect(server.url);
+      const watcher = await connect(server.url.replace(/\/gym$/, "/watch"), { encoding });
+      try {
+        const env = await agent.make("CartPole-v1", { render_mode: "rgb_array" });
+        await env.reset({ seed: 0 });
+        const seen = { tables: 0, frame: null };
+        const gotFrame = new Promise((resolve) => {
+          watcher.connection.onNotification = (method, params) => {
+            if (method === "tables") seen.tables += 1;
+            if (method === "frame" && params.png) resolve(params);
+          };
+        });
+        const snapshot = await watcher.call("watch");
+        assert.ok(snapshot.instances.some((i) => i.id === env.instanceId && i.env_id === "CartPole-v1"));
+        const info = await watcher.call("watch_frames", { instance_id: env.instanceId });
+        assert.equal(info.renderable, true);
+        await env.step(1);
+        const frame = await gotFrame;
+        const png = typeof frame.png === "string" ? Buffer.from(frame.png, "base64") : frame.png;
+        assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+        assert.deepEqual([frame.width, frame.height], [600, 400]);
+        // Replies still reach their callers while notifications flow.
+        assert.equal(await watcher.call("ping"), true);
+        await assert.rejects(watcher.call("step", { instance_id: env.instanceId, action: 0 }), (e) => e.code === ErrorCode.MethodNotFound);
+      } finally {
+        await watcher.close();
+        await agent.close();
+      }
+    });
+  }
+});
