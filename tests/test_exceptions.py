@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
@@ -125,3 +126,14 @@ def test_missing_dependency_carries_what_to_install_over_the_wire() -> None:
     got = from_wire(error["code"], error["message"], error["data"])
     assert type(got) is exceptions.MissingDependency and (got.subject, got.needs) == ("Ant-v5", sent.needs)
     assert str(got) == str(sent)
+
+
+def test_the_javascript_client_knows_every_wire_code() -> None:
+    # clients/js/src/errors.ts keeps its own ErrorCode table; it must not drift from ERRORS.
+    from tests.conftest import ROOT
+
+    source = (ROOT / "clients" / "js" / "src" / "errors.ts").read_text(encoding="utf-8")
+    block = source.split("export const ErrorCode = {", 1)[1].split("}", 1)[0]
+    js = {name: int(code) for name, code in re.findall(r"(\w+): (-\d+),", block)}
+    jsonrpc_names = {"InvalidMessage": "ParseError"}  # JSON-RPC 2.0's own name for -32700
+    assert {jsonrpc_names.get(cls.__name__, cls.__name__): spec.code for cls, spec in ERRORS.items()} == js

@@ -23,6 +23,8 @@ export declare const ErrorCode: {
     readonly LimitExceeded: -32006;
     readonly WorkerCrashed: -32007;
     readonly StepTimeout: -32008;
+    readonly MissingDependency: -32009;
+    readonly ReplyTooLarge: -32010;
 };
 /** A request got no reply within its timeout (client-side). */
 export declare const TIMEOUT = -1;

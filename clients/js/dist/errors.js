@@ -23,6 +23,8 @@ export const ErrorCode = {
     LimitExceeded: -32006,
     WorkerCrashed: -32007,
     StepTimeout: -32008,
+    MissingDependency: -32009,
+    ReplyTooLarge: -32010,
 };
 /** A request got no reply within its timeout (client-side). */
 export const TIMEOUT = -1;
