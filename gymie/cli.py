@@ -21,6 +21,7 @@ from gymie.settings import (
     DEFAULT_MAX_NUM_ENVS,
     DEFAULT_MAX_PARAMS_SIZE,
     DEFAULT_MAX_REPLY_SIZE,
+    DEFAULT_RAY_SCHEDULE_TIMEOUT,
     DEFAULT_SEND_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ISOLATION_MODES,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _transport(parser.add_argument_group("transport"))
     _request_bounds(parser.add_argument_group("what one request may cost"))
     _security(parser.add_argument_group("security"))
+    _cluster(parser.add_argument_group("cluster (Ray)"))
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -98,13 +100,14 @@ def _serving(group: argparse._ArgumentGroup) -> None:
         choices=ISOLATION_MODES,
         default="none",
         help="`process`: each env in its own worker process, so a crash or a slow step "
-        "spares the other clients (default: %(default)s)",
+        "spares the other clients; `ray`: each env in a Ray actor, anywhere in a cluster "
+        "(see --ray-address) (default: %(default)s)",
     )
     group.add_argument(
         "--step-timeout",
         type=float,
         metavar="SECONDS",
-        help="with --isolation process: kill a worker whose env does not answer in time",
+        help="with --isolation process or ray: kill a worker (actor) whose env does not answer in time",
     )
     group.add_argument(
         "--processes",
@@ -236,6 +239,30 @@ def _security(group: argparse._ArgumentGroup) -> None:
     )
 
 
+def _cluster(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --isolation ray: the Ray cluster to join (host:port); default: $RAY_ADDRESS, "
+        "else a local cluster started with the server",
+    )
+    group.add_argument(
+        "--ray-resources-allowed",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a resource a client may ask for in make's `resources` (num_cpus, num_gpus, or a custom "
+        "one); repeatable; none by default",
+    )
+    group.add_argument(
+        "--ray-schedule-timeout",
+        type=float,
+        default=DEFAULT_RAY_SCHEDULE_TIMEOUT,
+        metavar="SECONDS",
+        help="a make whose actor no node can place within this time fails (default: %(default)s)",
+    )
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The Settings the parsed arguments describe.
 
@@ -266,6 +293,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         worker_memory=args.worker_memory,
         share_instances=args.share_instances,
         ui=args.ui == "on",
+        ray_address=args.ray_address,
+        ray_resources_allowed=args.ray_resources_allowed,
+        ray_schedule_timeout=args.ray_schedule_timeout,
     )
     if args.max_workers is not None:
         settings.max_workers = args.max_workers
@@ -302,11 +332,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.processes > 1:
         from gymie.server import supervisor  # no eventlet in the parent
 
-        raise SystemExit(_bound(lambda: supervisor.run(args.host, args.port, settings, args.processes)))
+        run = lambda: supervisor.run(args.host, args.port, settings, args.processes)  # noqa: E731
+        raise SystemExit(_bound(lambda: _available(run)))
     from gymie.server import serving  # eventlet loads only now
 
     sock = _bound(lambda: serving.listen(args.host, args.port))
-    serving.serve(sock, settings)
+    _available(lambda: serving.serve(sock, settings))
+
+
+def _available(call: Callable[[], T]) -> T:
+    from gymie.envs import BackendUnavailable
+
+    try:
+        return call()
+    except BackendUnavailable as err:  # say, no Ray cluster at --ray-address
+        print(f"gymie: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def print_envs(settings: Settings) -> None:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import re
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -238,6 +240,10 @@ class EnvAdapter:
     def close(self) -> None:
         """Close the env."""
         self.env.close()
+
+    def location(self) -> dict[str, Any]:
+        """Where the env runs: ``node_id`` (a cluster's node, None off a cluster), ``hostname``, ``pid``."""
+        return {"node_id": None, "hostname": socket.gethostname(), "pid": os.getpid()}
 
 
 def adapt(env: Any, seed: int | None = None) -> EnvAdapter:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium
 
@@ -111,13 +111,17 @@ class Backend(Protocol):
     whose env died sets ``dead = True`` (and ``exit_reason``) so the dispatcher drops it.
 
     ``processes_per_env`` is how many processes the backend itself starts for one env (0 in
-    the server, 1 for a worker); the registry reserves them against ``max_workers`` before
-    ``start`` runs, with any the factory starts itself (an async vector env's).
+    the server, 1 for a worker or a Ray actor); the registry reserves them against
+    ``max_workers`` before ``start`` runs, with any the factory starts itself (an async vector
+    env's). ``resources`` is a placement the methods checked against the operator's settings
+    (say ``{"num_gpus": 0.5}``); only a backend that places envs (Ray) is ever given one.
     """
 
     processes_per_env: int
 
-    def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
+    def start(
+        self, factory: Callable[[], EnvAdapter], *, resources: Mapping[str, float] | None = None
+    ) -> EnvAdapter:
         """Build an env with ``factory()`` and return its adapter (or a proxy to it).
 
         Raises:
@@ -138,3 +142,25 @@ class Backend(Protocol):
     def kill_all(self) -> None:
         """Stop every env process at once (a shutdown that ran out of time)."""
         ...
+
+
+@runtime_checkable
+class ShardingBackend(Protocol):
+    """A backend that can run one vector env as shards in several places (``make_vec(num_shards=K)``)."""
+
+    def start_shards(
+        self, factories: Sequence[Callable[[], EnvAdapter]], *, resources: Mapping[str, float] | None = None
+    ) -> EnvAdapter:
+        """Start each factory (a vector env of some of the sub-envs) and return one adapter over all.
+
+        The adapter steps every shard in parallel and answers as one vector env whose sub-env
+        ``j`` of shard ``i`` is sub-env ``sum(sizes[:i]) + j``.
+        """
+        ...
+
+
+class BackendUnavailable(RuntimeError):
+    """Where envs should run cannot be used: Ray is not installed, or no cluster answers at the address.
+
+    ``Backend.warm_up`` (or creating the backend) raises it; the command line prints it and exits 1.
+    """

@@ -25,7 +25,8 @@ DEFAULT_MAX_NUM_ENVS = 1024
 DEFAULT_MAX_PARAMS_SIZE = 16 * 1024
 """Fits a 120x120 FrozenLake map (~1 s to build); a 700x700 one took 26 s and 960 MB."""
 WORKERS_PER_CORE = 16
-ISOLATION_MODES = ("none", "process")
+DEFAULT_RAY_SCHEDULE_TIMEOUT = 60.0
+ISOLATION_MODES = ("none", "process", "ray")
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
 """How every gymie process (server, worker, supervisor) formats its log lines."""
 
@@ -51,10 +52,11 @@ class Settings:
     """Largest incoming message, in bytes, whole or in fragments; larger ones close the connection (1009)."""
 
     isolation: str = "none"
-    """``"none"``: envs run in the server process; ``"process"``: each in its own worker process."""
+    """``"none"``: envs run in the server process; ``"process"``: each in its own worker process;
+    ``"ray"``: each in its own Ray actor, anywhere in a Ray cluster."""
 
     step_timeout: float | None = None
-    """Seconds a worker may take for one call into its env before it is killed (isolation only)."""
+    """Seconds a worker (or actor) may take for one call into its env before it is killed (isolation only)."""
 
     imports: list[str] = field(default_factory=list)
     """Modules imported at start (``--import``); worker and server processes import them too."""
@@ -114,6 +116,15 @@ class Settings:
     ui: bool = True
     """Serve the dashboard (``/ui``) and its read-only watch API (``/watch``), token and Origin checked."""
 
+    ray_address: str | None = None
+    """``--isolation ray``: the cluster to join; None joins ``$RAY_ADDRESS``, or starts a local one."""
+
+    ray_resources_allowed: list[str] = field(default_factory=list)
+    """Resource names a ``make``/``make_vec`` may ask for (``num_cpus``, ``num_gpus``, custom ones)."""
+
+    ray_schedule_timeout: float = DEFAULT_RAY_SCHEDULE_TIMEOUT
+    """Seconds a new actor may wait for a node offering its resources before ``make`` fails."""
+
     def module_id_allowed(self, env_id: str) -> bool:
         """``module:Name`` ids import client-chosen code: only when the operator allows it."""
         if ":" not in env_id:
@@ -128,8 +139,12 @@ class Settings:
         """Raise ValueError when a field is out of range."""
         if self.isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {self.isolation!r}")
-        if self.step_timeout is not None and self.isolation != "process":
-            raise ValueError("step_timeout needs isolation 'process': an in-process env cannot be stopped")
+        if self.step_timeout is not None and self.isolation == "none":
+            raise ValueError("step_timeout needs isolation 'process' or 'ray': in-process envs cannot stop")
+        if self.isolation != "ray" and (self.ray_address or self.ray_resources_allowed):
+            raise ValueError("ray_address and ray_resources_allowed need isolation 'ray'")
+        if self.ray_schedule_timeout <= 0:
+            raise ValueError(f"ray_schedule_timeout must be positive, not {self.ray_schedule_timeout}")
         if self.worker_memory is not None and self.isolation != "process":
             raise ValueError("worker_memory needs isolation 'process'")
         for name in (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from gymie.compat import EnvAdapter
 
@@ -12,8 +12,10 @@ class LocalBackend:
 
     processes_per_env = 0
 
-    def start(self, factory: Callable[[], EnvAdapter]) -> EnvAdapter:
-        """Build the env here and return its adapter."""
+    def start(
+        self, factory: Callable[[], EnvAdapter], *, resources: Mapping[str, float] | None = None
+    ) -> EnvAdapter:
+        """Build the env here and return its adapter (``resources``: refused by the methods before)."""
         return factory()
 
     def live_workers(self) -> int:

@@ -30,8 +30,9 @@ import logging
 import multiprocessing
 import pickle
 import signal
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
@@ -110,8 +111,10 @@ class ProcessBackend:
         self.runtime: Runtime = runtime or BlockingRuntime()
         self.workers: set[WorkerEnv] = set()
 
-    def start(self, factory: Callable[[], EnvAdapter]) -> WorkerEnv:
-        """Launch a worker that builds the env; see :func:`launch`."""
+    def start(
+        self, factory: Callable[[], EnvAdapter], *, resources: Mapping[str, float] | None = None
+    ) -> WorkerEnv:
+        """Launch a worker that builds the env; see :func:`launch` (``resources``: refused by the methods)."""
         return launch(factory, self.settings, self.runtime, self.workers)
 
     def live_workers(self) -> int:
@@ -225,6 +228,10 @@ class WorkerEnv(EnvAdapter):
     def render_frame(self) -> Any:
         """Render in the worker and return the frame itself, never pre-encoded (the dashboard's frames)."""
         return self._roundtrip("render", (), {}, None)
+
+    def location(self) -> dict[str, Any]:
+        """The worker's host and pid."""
+        return {"node_id": None, "hostname": socket.gethostname(), "pid": self.pid}
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` on the worker's env and return its result.

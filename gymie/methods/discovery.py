@@ -17,7 +17,11 @@ from gymie.settings import Settings
 
 
 def env_info(ctx: Context, instance_id: Any) -> dict[str, Any]:
-    """What a client needs to stand in for the env: its id, render mode, metadata, spec, batch size."""
+    """What a client needs to stand in for the env, and where the env runs.
+
+    Its id, render mode, metadata, spec and batch size; ``node_id`` (a Ray node, else None),
+    ``hostname`` and ``pid`` of the process it lives in (``shards``: one such entry per shard).
+    """
     instance = ctx.instance(instance_id)
     env, adapter = instance.env, instance.adapter
     spec = getattr(env, "spec", None)
@@ -29,6 +33,7 @@ def env_info(ctx: Context, instance_id: Any) -> dict[str, Any]:
         "spec": None,
         "num_envs": None,
         "autoreset_mode": None,
+        **adapter.location(),
     }
     if spec is not None:
         keys = ("id", "nondeterministic", "max_episode_steps", "reward_threshold")

@@ -31,13 +31,15 @@ from gymie.methods.context import (
     describe,
     new_env_slot,
 )
+from gymie.methods.placement import check_resources
 from gymie.registry import Instance
 
 
-def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
+def make(ctx: Context, env_id: Any, *, resources: Any = None, **kwargs: Any) -> str:
     """Instantiate an environment through ``get_env`` (where the backend runs envs); return its id.
 
     Room for it is reserved first and given back if building fails (see ``EnvRegistry.reserve``).
+    ``resources`` (``--isolation ray``) says what the node running it must offer.
     """
     params = {"env_id": env_id, **kwargs}
     if not isinstance(env_id, str):
@@ -47,10 +49,12 @@ def make(ctx: Context, env_id: Any, **kwargs: Any) -> str:
     default_get_env = ctx.overrides.is_default("get_env")
     if default_get_env:
         check_make_kwargs(params)
+    placement = check_resources(ctx, resources)
     # Only gymnasium.make imports the module of a `module:Name` id; an overridden get_env decides alone.
     slot = new_env_slot(ctx, env_id, module_id=default_get_env)
     try:
-        adapter = ctx.backend.start(functools.partial(make_adapter, ctx.overrides.get_env, env_id, kwargs))
+        factory = functools.partial(make_adapter, ctx.overrides.get_env, env_id, kwargs)
+        adapter = ctx.backend.start(factory, resources=placement)
         bind_wire(ctx, adapter)
         return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, env_id), slot)
     except GymieError as err:

@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from gymie import dependencies, vector
+from gymie.envs import ShardingBackend
 from gymie.exceptions import InvalidParams, MissingDependency
 from gymie.excerpts import excerpt
 from gymie.methods.context import (
@@ -17,6 +18,7 @@ from gymie.methods.context import (
     describe,
     new_env_slot,
 )
+from gymie.methods.placement import check_resources, check_shards, shard_sizes
 from gymie.registry import Instance
 
 
@@ -27,22 +29,39 @@ def make_vec(
     vectorization_mode: Any = None,
     seed: Any = None,
     vector_kwargs: Any = None,
+    *,
+    num_shards: Any = 1,
+    resources: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Make a vector env with ``gymnasium.make_vec`` and register it; return its id and shape.
 
     An ``async`` vector env starts ``num_envs`` processes: they count against ``max_workers``.
+    ``num_shards`` > 1 (``--isolation ray``) splits the sub-envs over that many vector envs, each
+    in its own place, stepped in parallel; ``resources`` is what each place must offer.
     """
     params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode, **kwargs}
     _check(ctx, params, vector_kwargs)
     check_seed(seed)
     check_params_size(ctx, "make_vec", {"vector_kwargs": vector_kwargs, **kwargs})
     check_make_kwargs(params)
-    processes = num_envs if vectorization_mode == "async" else 0
+    placement = check_resources(ctx, resources)
+    num_shards = check_shards(ctx, num_shards, num_envs)
+    processes = (num_envs if vectorization_mode == "async" else 0) + num_shards - 1
     slot = new_env_slot(ctx, env_id, module_id=True, processes=processes)
     try:
-        args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
-        adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args))
+        if num_shards == 1:
+            args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
+            adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args), resources=placement)
+        else:
+            assert isinstance(ctx.backend, ShardingBackend)  # check_shards made sure
+            factories, offset = [], 0
+            for size in shard_sizes(num_envs, num_shards):  # sub-env j of a shard is sub-env offset + j
+                shard_seed = None if seed is None else seed + offset
+                args = (env_id, size, vectorization_mode, vector_kwargs or {}, kwargs, shard_seed)
+                factories.append(functools.partial(vector.make_adapter, *args))
+                offset += size
+            adapter = ctx.backend.start_shards(factories, resources=placement)
         bind_wire(ctx, adapter)
         instance = Instance(adapter.env, adapter, ctx.owner, f"{env_id} x{num_envs}")
         return {

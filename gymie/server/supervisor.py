@@ -75,6 +75,10 @@ def run(host: str, port: int, settings: Settings, processes: int) -> int:
     """
     reserved = reserve(host, port)
     try:
+        if settings.isolation == "ray":  # one cluster for all: start it here (the children join it)
+            from gymie.backends.ray import cluster
+
+            settings = cluster.for_children(settings)
         supervisor = Supervisor(host, reserved.getsockname()[1], settings, processes)
         for warning in security.startup_warnings(host, settings):
             log.warning(warning)

@@ -1,0 +1,61 @@
+"""What runs inside a Ray actor: one env (or one shard of a vector env), as in a worker process.
+
+:class:`EnvHost` is a plain class; the backend turns it into an actor with ``ray.remote``. Like
+``gymie.backends.worker`` it imports the ``--import`` modules, builds its env with gymie's own
+factory (``get_env`` / ``@override``, then the adapter) and answers each call with
+``(True, result)`` or ``(False, error_info)``: an env that raises is reported exactly as by a
+worker process, and the actor lives on. Ray's own errors then mean the actor itself failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import socket
+from typing import Any
+
+from gymie.backends.worker import _call, _snapshot, error_info
+from gymie.settings import LOG_FORMAT
+
+log = logging.getLogger("gymie")
+
+
+class EnvHost:
+    """The env of one actor; every method answers ``(ok, payload)`` except :meth:`where`."""
+
+    def __init__(self, imports: list[str], log_level: int) -> None:
+        logging.basicConfig(level=log_level, format=LOG_FORMAT)
+        self.imports = imports
+        self.env: Any = None
+
+    def where(self) -> dict[str, Any]:
+        """The node, host and pid this actor runs on (also the proof it was placed and started)."""
+        import ray  # only ever called inside a Ray worker
+
+        node_id = ray.get_runtime_context().get_node_id()
+        return {"node_id": node_id, "hostname": socket.gethostname(), "pid": os.getpid()}
+
+    def build(self, factory: bytes) -> tuple[bool, Any]:
+        """Import the modules, build the env with the pickled factory; answer its static attributes."""
+        try:
+            for name in self.imports:
+                importlib.import_module(name)
+            self.env = pickle.loads(factory)()
+            return True, _snapshot(self.env)
+        except Exception as exc:
+            return False, error_info(exc)
+
+    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """Call a public method of the env (its adapter)."""
+        if self.env is None or not isinstance(method, str) or method.startswith("_"):
+            return False, error_info(AttributeError(f"no method {method!r}"))
+        return _call(getattr(self.env, method), *args, **kwargs)
+
+    def close(self) -> tuple[bool, Any]:
+        """Close the env (the backend kills the actor next)."""
+        if self.env is None:
+            return True, None
+        env, self.env = self.env, None
+        return _call(env.close)

@@ -1,0 +1,74 @@
+"""Waiting for Ray results without blocking the eventlet hub (and without threads per call).
+
+A call's ``ObjectRef`` gives a ``concurrent.futures.Future``; its completion callback runs on a
+Ray thread and writes a byte to a pipe, which the waiting green thread is parked on through
+the server's Runtime (``wait_readable``). Unlike ``eventlet.tpool`` this holds no thread per
+pending call, so one slow env never delays the replies of others. Nothing here imports Ray or
+eventlet: a ref is anything with ``future()``, the Runtime is handed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+
+class Runtime(Protocol):
+    """What the Ray backend needs of the server's Runtime (``gymie.backends.process.Runtime``)."""
+
+    def wait_readable(self, fileno: int, timeout: float | None) -> bool:
+        """Wait until ``fileno`` is readable; False when the timeout passed first."""
+
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """A lock that serialises the requests to one env."""
+
+    def notify_close(self, fileno: int) -> None:
+        """Say that ``fileno`` is about to be closed."""
+
+
+class Waker:
+    """Lets a (green) thread wait for Ray results: completion callbacks write a byte to a pipe."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._guard = threading.Lock()  # a late callback must not write to a closed (reused) fd
+        self._closed = False
+
+    def wait(self, refs: Sequence[Any], timeout: float | None) -> list[Future[Any]] | None:
+        """The futures of ``refs`` once all are done, or None when ``timeout`` passed first."""
+        futures: list[Future[Any]] = [ref.future() for ref in refs]
+        for future in futures:
+            future.add_done_callback(self._poke)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not all(future.done() for future in futures):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            self._runtime.wait_readable(self._read, remaining)
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._read, 4096)
+        return futures
+
+    def close(self) -> None:
+        """Release the pipe; callbacks still to come do nothing."""
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+        self._runtime.notify_close(self._read)
+        os.close(self._read)
+        os.close(self._write)
+
+    def _poke(self, future: Future[Any]) -> None:
+        with self._guard:
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+                    os.write(self._write, b"\0")

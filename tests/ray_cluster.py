@@ -1,0 +1,128 @@
+"""A simulated two-node Ray cluster for the tests, run in its own process (``RayCluster``).
+
+The test process never imports Ray: Ray reads its authentication settings when it loads, takes
+over SIGTERM, and starts threads, none of which belongs in pytest. This module is both the
+helper process (``python -m tests.ray_cluster``: start ``ray.cluster_utils.Cluster``, print its
+address and node ids as one JSON line, answer ``actors`` on stdin with the live named actors,
+shut down on EOF) and the handle the tests use. The cluster has token authentication, its
+own ``RAY_TMPDIR`` (removed afterwards: nothing under ``/tmp/ray`` or ``~/.ray``), and nodes
+of one CPU each with the custom resources ``node_a`` and ``node_b`` to pin actors to either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from tests.conftest import ROOT, SCALE
+
+NODES = {"node_a": 100, "node_b": 100}
+"""Custom resources, one per node: ``{"node_a": 1}`` puts an actor on the first node."""
+START_TIMEOUT = 90.0 * SCALE
+
+
+class RayCluster:
+    """The helper process: ``address``, ``node_ids`` (resource name → node id), ``env`` for servers."""
+
+    def __init__(self) -> None:
+        self.tmpdir = tempfile.mkdtemp(prefix="gymie-ray-", dir="/tmp")  # Ray's socket paths must be short
+        self.env = {
+            "RAY_TMPDIR": self.tmpdir,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": secrets.token_hex(16),
+            "RAY_USAGE_STATS_ENABLED": "0",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.ray_cluster"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **self.env},
+        )
+        hello = self._line(START_TIMEOUT)
+        self.address: str = hello["address"]
+        self.node_ids: dict[str, str] = hello["node_ids"]
+
+    def actors(self, prefix: str = "gymie-") -> list[str]:
+        """Names of the live named actors starting with ``prefix``."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("actors\n")
+        self.proc.stdin.flush()
+        return [name for name in self._line(30.0 * SCALE) if name.startswith(prefix)]
+
+    def wait_no_actors(self, prefix: str, timeout: float) -> list[str]:
+        """Poll until no actor starts with ``prefix`` (or ``timeout``); return those left."""
+        deadline = time.monotonic() + timeout
+        while (left := self.actors(prefix)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+    def stop(self) -> None:
+        """Shut the cluster down and remove its files."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(60 * SCALE)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def _line(self, timeout: float) -> Any:
+        assert self.proc.stdout is not None
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                self.proc.kill()
+                raise TimeoutError("the Ray cluster helper did not answer")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Ray cluster helper exited ({self.proc.wait()})")
+        return json.loads(line)
+
+
+def main() -> None:
+    """The helper process: start the cluster, answer ``actors``, stop at EOF."""
+    import logging
+
+    import ray
+    from ray.cluster_utils import Cluster
+
+    first, second = NODES.items()
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "resources": dict([first]), "include_dashboard": False},
+    )
+    try:
+        cluster.add_node(num_cpus=1, resources=dict([second]))
+        ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
+        cluster.wait_for_nodes()
+        node_ids = {
+            name: node["NodeID"] for node in ray.nodes() for name in NODES if name in node["Resources"]
+        }
+        print(json.dumps({"address": cluster.address, "node_ids": node_ids}), flush=True)
+        for command in sys.stdin:
+            if command.strip() == "actors":
+                names = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
+                print(json.dumps(names), flush=True)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main()
