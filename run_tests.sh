@@ -28,8 +28,8 @@ if [ ! -x "$LEGACY_VENV/bin/python" ]; then
   "$PYTHON" -m venv "$LEGACY_VENV"
 fi
 if [ "${GYMIE_SKIP_INSTALL:-0}" != 1 ]; then
-  step "installing gymie with its test, atari and retro extras"
-  "$VENV/bin/pip" install -q -e '.[test,atari,retro]'
+  step "installing gymie with its test, atari, retro and ray extras"
+  "$VENV/bin/pip" install -q -e '.[test,atari,retro,ray]'
   # gymnasium[classic-control] brings pygame-ce; a venv whose test extra once installed pygame has
   # both, sharing one `pygame` folder: keep pygame-ce alone.
   if "$VENV/bin/pip" show -q pygame >/dev/null 2>&1 && "$VENV/bin/pip" show -q pygame-ce >/dev/null 2>&1; then

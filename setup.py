@@ -50,6 +50,8 @@ setup(
         "gym": ["gym==0.26.2", "numpy<2"],
         "atari": ["ale-py>=0.9"],
         "retro": ["stable-retro>=0.9"],
+        # --isolation ray; 2.60 is the version measured (token auth from $RAY_AUTH_TOKEN, no ~/.ray).
+        "ray": ["ray>=2.60,<3"],
         "test": TEST,
     },
     entry_points={"console_scripts": ["gymie=gymie.cli:main"]},
