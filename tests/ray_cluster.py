@@ -6,7 +6,8 @@ helper process (``python -m tests.ray_cluster``: start ``ray.cluster_utils.Clust
 address and node ids as one JSON line, answer ``actors`` on stdin with the live named actors,
 shut down on EOF) and the handle the tests use. The cluster has token authentication, its
 own ``RAY_TMPDIR`` (removed afterwards: nothing under ``/tmp/ray`` or ``~/.ray``), and nodes
-of one CPU each with the custom resources ``node_a`` and ``node_b`` to pin actors to either.
+of one CPU each (``num_cpus`` logical CPUs: the benchmark asks for 2) with the custom resources
+``node_a`` and ``node_b`` to pin actors to either.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ START_TIMEOUT = 90.0 * SCALE
 class RayCluster:
     """The helper process: ``address``, ``node_ids`` (resource name → node id), ``env`` for servers."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_cpus: int = 1) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="gymie-ray-", dir="/tmp")  # Ray's socket paths must be short
         self.env = {
             "RAY_TMPDIR": self.tmpdir,
@@ -40,7 +41,7 @@ class RayCluster:
             "RAY_USAGE_STATS_ENABLED": "0",
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.ray_cluster"],
+            [sys.executable, "-m", "tests.ray_cluster", str(num_cpus)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -102,13 +103,14 @@ def main() -> None:
     import ray
     from ray.cluster_utils import Cluster
 
+    num_cpus = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     first, second = NODES.items()
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 1, "resources": dict([first]), "include_dashboard": False},
+        head_node_args={"num_cpus": num_cpus, "resources": dict([first]), "include_dashboard": False},
     )
     try:
-        cluster.add_node(num_cpus=1, resources=dict([second]))
+        cluster.add_node(num_cpus=num_cpus, resources=dict([second]))
         ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
         cluster.wait_for_nodes()
         node_ids = {

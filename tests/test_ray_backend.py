@@ -116,7 +116,7 @@ def test_envs_pinned_to_each_node_report_that_node(server: ServerProcess, cluste
 
 def test_resources_must_be_allowed_by_the_operator(server: ServerProcess) -> None:
     with gymie.client.connect(server.url) as client:
-        for resources in ({"gpu_host": 1}, {"node_a": -1}, {"num_gpus": 1}, ["node_a"]):
+        for resources in ({"gpu_host": 1}, {"node_a": -1}, {"num_gpus": 1}, ["node_a"], {"node_a": 1.5}):
             with pytest.raises(InvalidParams, match="resources"):
                 client.make("CartPole-v1", resources=resources)
         with pytest.raises(InvalidParams, match="num_shards"):

@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import pickle
+import socket
 import threading
 import time
 from concurrent.futures import Future
@@ -286,3 +287,21 @@ def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:
         pickle.dumps(functools.partial(make_adapter, api.get_env, "Nope-v0", {}))
     )
     assert not ok and error[1] == "gymie.exceptions.EnvironmentNotFound"
+
+
+@pytest.mark.parametrize("isolation", ["none", "process"])
+def test_env_info_says_where_an_env_runs_on_any_backend(isolation: str) -> None:
+    dispatcher = api.dispatcher(Settings(isolation=isolation))
+    session = dispatcher.open_session()
+
+    def rpc(method: str, **params: Any) -> Any:
+        message = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        return json.loads(dispatcher.handle(message, session).frames[0])["result"]
+
+    try:
+        info = rpc("env_info", instance_id=rpc("make", env_id="CartPole-v1")["instance_id"])
+        assert info["node_id"] is None and info["hostname"] == socket.gethostname()
+        assert (info["pid"] == os.getpid()) == (isolation == "none")
+    finally:
+        dispatcher.end_session(session)
+        api.dispatcher(Settings())

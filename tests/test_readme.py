@@ -84,7 +84,7 @@ def test_javascript_blocks_parse(tmp_path: Path) -> None:
 
 # -- running the shell blocks in a sandbox ------------------------------------------------
 
-STUBS = ["python", "python3", "gymie", "pip", "node", "npm"]
+STUBS = ["python", "python3", "gymie", "pip", "node", "npm", "ray"]
 LOCAL_STUBS = [
     ".venv/bin/python",
     ".venv/bin/pip",
@@ -158,6 +158,7 @@ def test_the_random_agent_example_runs(readme_server: ServerProcess) -> None:
 NOT_RUN = {
     "gymie.start(": "serves until interrupted",
     "mlagents_envs": "needs Unity's package, which installs on Python 3.10 only",
+    "resources=": "needs a server with --isolation ray and a cluster offering the resources",
 }
 
 

@@ -27,10 +27,17 @@ OPTIONS = ("num_cpus", "num_gpus", "memory")
 
 
 def actor_options(resources: Mapping[str, float] | None) -> dict[str, Any]:
-    """Ray's actor options for a placement: ``{"num_gpus": 0.5, "atari_host": 1}`` → num_gpus + resources."""
+    """Ray's actor options for a placement: ``{"num_gpus": 0.5, "atari_host": 1}`` → num_gpus + resources.
+
+    Raises:
+        InvalidParams: a quantity Ray refuses (above 1 and not whole).
+    """
     options: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
     custom = {}
-    for name, value in (resources or {}).items():
+    wanted = dict(resources or {})
+    for name, value in wanted.items():
+        if value > 1 and value != int(value):
+            raise InvalidParams(f"resources={wanted!r}: Ray needs whole numbers above 1 ({name})")
         if name in OPTIONS:
             options[name] = int(value) if name == "memory" else value
         else:
