@@ -26,9 +26,9 @@ from gymie import api, cli, vector
 from gymie.backends import batches
 from gymie.backends.local import LocalBackend
 from gymie.backends.process import BlockingRuntime
+from gymie.backends.ray import waker
 from gymie.backends.ray.host import EnvHost
 from gymie.backends.ray.sharded import ShardedEnv
-from gymie.backends.ray.waker import Waker
 from gymie.envs import make_adapter
 from gymie.exceptions import InvalidParams, WorkerCrashed
 from gymie.methods import placement
@@ -261,16 +261,22 @@ class Ref:
         return self._future
 
 
-def test_the_waker_returns_when_every_result_is_in_or_at_the_timeout() -> None:
-    waker = Waker(BlockingRuntime())
+def test_a_wait_returns_when_every_result_is_in_or_at_the_timeout() -> None:
     started = time.monotonic()
-    futures = waker.wait([Ref(1, 0.05), Ref(2, 0.15)], timeout=5)
+    futures = waker.wait(BlockingRuntime(), [Ref(1, 0.05), Ref(2, 0.15)], timeout=5)
     assert futures is not None and [f.result() for f in futures] == [1, 2]
     assert 0.14 < time.monotonic() - started < 2
-    assert waker.wait([Ref(3, 1.0)], timeout=0.1) is None
-    waker.close()
-    time.sleep(1.0)  # the late callback found the pipe closed and wrote nothing
-    waker.close()
+    assert waker.wait(BlockingRuntime(), [Ref(3, 0.5)], timeout=0.1) is None
+    time.sleep(0.6)  # the late callback found that wait's pipe closed and wrote nothing
+
+
+def test_a_waker_closes_once_and_ignores_late_callbacks() -> None:
+    pipe = waker.Waker(BlockingRuntime())
+    future: Future[Any] = Future()
+    assert pipe.wait([Ref(0, 0.0)], timeout=1) is not None
+    pipe.close()
+    pipe.close()
+    pipe._poke(future)  # would write to a closed (maybe reused) descriptor without the guard
 
 
 def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:

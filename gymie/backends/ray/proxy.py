@@ -1,7 +1,7 @@
 """The server's side of an env actor: :class:`ActorEnv`, an EnvAdapter whose calls are actor calls.
 
 Waiting never blocks the eventlet hub: a call is submitted (``actor.call.remote``, which does
-not block), then the green thread waits through a ``waker.Waker``.
+not block), then the green thread waits through ``waker.wait``.
 
 How failures show:
 
@@ -25,7 +25,7 @@ import ray
 from ray.exceptions import ActorUnavailableError, RayError, RayTaskError
 
 from gymie.backends.process import rebuild
-from gymie.backends.ray.waker import Runtime, Waker
+from gymie.backends.ray.waker import Runtime, wait
 from gymie.compat import EnvAdapter
 from gymie.exceptions import InternalError, LimitExceeded, StepTimeout, WorkerCrashed
 
@@ -55,7 +55,7 @@ class ActorEnv(EnvAdapter):
         self.dead = False
         self.exit_reason = ""
         self.where: dict[str, Any] = {"node_id": None, "hostname": None, "pid": None}
-        self._waker = Waker(runtime)
+        self._runtime = runtime
         self._lock = runtime.lock()
         self._registry = registry
         self._registry.add(self)
@@ -81,7 +81,7 @@ class ActorEnv(EnvAdapter):
             WorkerCrashed, StepTimeout, Exception: as :meth:`call` (the factory's own errors too).
         """
         where, build = refs
-        placed = self._waker.wait([where], schedule_timeout)
+        placed = wait(self._runtime, [where], schedule_timeout)
         if placed is None:
             self.kill("could not be placed")
             wanted = f"the resources {resources}" if resources else "room for it"
@@ -143,7 +143,7 @@ class ActorEnv(EnvAdapter):
         """The actor's reply to a call (``(ok, payload)`` for env calls)."""
         if self.dead:  # killed meanwhile (a sibling shard failed, or the server is cutting)
             raise WorkerCrashed(f"actor {self.name} {self.exit_reason}")
-        futures = self._waker.wait([ref], timeout)
+        futures = wait(self._runtime, [ref], timeout)
         if futures is None:
             self.kill(f"timed out (pid {self.where['pid']})")
             raise StepTimeout(f"no reply within {timeout:g} s, actor {self.name} killed")
@@ -186,4 +186,3 @@ class ActorEnv(EnvAdapter):
         with contextlib.suppress(Exception):
             ray.kill(self.actor, no_restart=True)
         self._registry.discard(self)
-        self._waker.close()

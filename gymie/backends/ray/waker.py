@@ -31,8 +31,20 @@ class Runtime(Protocol):
         """Say that ``fileno`` is about to be closed."""
 
 
+def wait(runtime: Runtime, refs: Sequence[Any], timeout: float | None) -> list[Future[Any]] | None:
+    """The futures of ``refs`` once all are done, or None when ``timeout`` passed first.
+
+    Each wait has a pipe of its own, open only while it waits: no descriptors held per actor.
+    """
+    waker = Waker(runtime)
+    try:
+        return waker.wait(refs, timeout)
+    finally:
+        waker.close()
+
+
 class Waker:
-    """Lets a (green) thread wait for Ray results: completion callbacks write a byte to a pipe."""
+    """A pipe that Ray's completion callbacks write a byte to, for one waiting (green) thread."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
