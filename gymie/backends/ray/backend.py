@@ -37,7 +37,8 @@ def actor_options(resources: Mapping[str, float] | None) -> dict[str, Any]:
     wanted = dict(resources or {})
     for name, value in wanted.items():
         if value > 1 and value != int(value):
-            raise InvalidParams(f"resources={wanted!r}: Ray needs whole numbers above 1 ({name})")
+            detail = f"resources={wanted!r}: Ray needs whole numbers above 1 ({name})"
+            raise InvalidParams({"resources": wanted}, detail=detail)
         if name in OPTIONS:
             options[name] = int(value) if name == "memory" else value
         else:
