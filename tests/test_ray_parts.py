@@ -297,7 +297,8 @@ def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:
 
 @pytest.mark.parametrize("isolation", ["none", "process"])
 def test_env_info_says_where_an_env_runs_on_any_backend(isolation: str) -> None:
-    dispatcher = api.dispatcher(Settings(isolation=isolation))
+    # The forkserver keeps the preloads of its first start: the ones tests/test_workers.py expects.
+    dispatcher = api.dispatcher(Settings(isolation=isolation, imports=["tests.faults"]))
     session = dispatcher.open_session()
 
     def rpc(method: str, **params: Any) -> Any:
