@@ -29,6 +29,7 @@ from gymie.backends.process import BlockingRuntime
 from gymie.backends.ray import waker
 from gymie.backends.ray.host import EnvHost
 from gymie.backends.ray.sharded import ShardedEnv
+from gymie.encoded import Encoded
 from gymie.envs import make_adapter
 from gymie.exceptions import InvalidParams, WorkerCrashed
 from gymie.methods import placement
@@ -280,16 +281,18 @@ def test_a_waker_closes_once_and_ignores_late_callbacks() -> None:
 
 
 def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:
-    host = EnvHost(["tests.faults"], 30)
+    host = EnvHost(["tests.faults"], 30, 1 << 20)
     factory = functools.partial(make_adapter, api.get_env, "gymie-test/Crash-v0", {})
     ok, attributes = host.build(pickle.dumps(factory))
     assert ok and attributes["action_space"] == spaces.Discrete(2)
     assert host.call("reset", (), {"seed": 0})[0]
+    ok, described = host.describe("action_space", "json", 1 << 20)
+    assert ok and json.loads(described.data) == {"name": "Discrete", "n": 2}
     ok, error = host.call("step", (7,), {})
     assert not ok and error[1] == "builtins.ValueError" and "bad action 7" in error[2]
     assert host.call("_private", (), {})[0] is False
     assert host.close() == (True, None) and host.close() == (True, None)
-    ok, error = EnvHost([], 30).build(
+    ok, error = EnvHost([], 30, 1 << 20).build(
         pickle.dumps(functools.partial(make_adapter, api.get_env, "Nope-v0", {}))
     )
     assert not ok and error[1] == "gymie.exceptions.EnvironmentNotFound"
@@ -312,3 +315,16 @@ def test_env_info_says_where_an_env_runs_on_any_backend(isolation: str) -> None:
     finally:
         dispatcher.end_session(session)
         api.dispatcher(Settings())
+
+
+def test_the_host_encodes_big_results_and_describes_batches_of_a_shard() -> None:
+    host = EnvHost([], 30, 64 << 20)
+    factory = functools.partial(vector.make_adapter, "CartPole-v1", 5000, "sync", {}, {}, 0)
+    assert host.build(pickle.dumps(factory))[0]
+    ok, (observation, _) = host.call("reset", (), {}, "msgpack")
+    assert ok and isinstance(observation, Encoded)  # 80 KB of floats: encoded where computed
+    ok, described = host.describe("observation_space", "json", 64 << 20, num_envs=6000)
+    assert ok and json.loads(described.data)["shape"] == [6000, 4]
+    ok, error = host.describe("observation_space", "json", 1000)
+    assert not ok and error[1] == "gymie.exceptions.ReplyTooLarge"
+    host.close()

@@ -114,7 +114,7 @@ class RayBackend:
                 name = f"gymie-{os.getpid()}-{uuid.uuid4().hex[:12]}"
                 try:
                     actor = self._host.options(name=name, namespace=cluster.NAMESPACE, **options).remote(
-                        list(self.settings.imports), level
+                        list(self.settings.imports), level, self.settings.max_reply_size
                     )
                 except (ValueError, TypeError) as err:
                     wanted = dict(resources or {})

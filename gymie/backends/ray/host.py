@@ -5,6 +5,8 @@
 factory (``get_env`` / ``@override``, then the adapter) and answers each call with
 ``(True, result)`` or ``(False, error_info)``: an env that raises is reported exactly as by a
 worker process, and the actor lives on. Ray's own errors then mean the actor itself failed.
+As in a worker, big results can be encoded for the wire here and spaces described here (a
+1024-env Atari batch's bounds are 200 MB: the server only ever needs their description).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import logging
 import os
 import pickle
 import socket
+from types import SimpleNamespace
 from typing import Any
 
-from gymie.backends.worker import _call, _snapshot, error_info
+from gymnasium.vector.utils import batch_space
+
+from gymie.backends.worker import _call, _snapshot, describe, encode_arrays, error_info
 from gymie.settings import LOG_FORMAT
 
 log = logging.getLogger("gymie")
@@ -25,9 +30,10 @@ log = logging.getLogger("gymie")
 class EnvHost:
     """The env of one actor; every method answers ``(ok, payload)`` except :meth:`where`."""
 
-    def __init__(self, imports: list[str], log_level: int) -> None:
+    def __init__(self, imports: list[str], log_level: int, max_reply_size: int) -> None:
         logging.basicConfig(level=log_level, format=LOG_FORMAT)
         self.imports = imports
+        self.max_reply_size = max_reply_size
         self.env: Any = None
 
     def where(self) -> dict[str, Any]:
@@ -47,11 +53,26 @@ class EnvHost:
         except Exception as exc:
             return False, error_info(exc)
 
-    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
-        """Call a public method of the env (its adapter)."""
+    def call(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None = None
+    ) -> tuple[bool, Any]:
+        """Call a public method of the env (its adapter); ``encoding``: encode big arrays for that wire."""
         if self.env is None or not isinstance(method, str) or method.startswith("_"):
             return False, error_info(AttributeError(f"no method {method!r}"))
-        return _call(getattr(self.env, method), *args, **kwargs)
+        result = _call(getattr(self.env, method), *args, **kwargs)
+        if encoding is not None and result[0]:
+            result = _call(encode_arrays, result[1], encoding, self.max_reply_size, method)
+        return result
+
+    def describe(self, name: str, wire: str, limit: int, num_envs: int | None = None) -> tuple[bool, Any]:
+        """The env's space ``name`` described and encoded for ``wire``.
+
+        With ``num_envs``: the batch of that many of its ``single_`` space (a sharded vector env's).
+        """
+        source: Any = self.env
+        if num_envs is not None:
+            source = SimpleNamespace(**{name: batch_space(getattr(self.env, f"single_{name}"), num_envs)})
+        return _call(describe, source, name, wire, limit)
 
     def close(self) -> tuple[bool, Any]:
         """Close the env (the backend kills the actor next)."""

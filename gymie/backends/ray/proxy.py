@@ -41,8 +41,13 @@ class ActorEnv(EnvAdapter):
     """An EnvAdapter whose env lives in a Ray actor (``gymie.backends.ray.host.EnvHost``).
 
     Calls are serialised per env. ``dead`` turns True when the actor died or was killed; every
-    later call raises WorkerCrashed.
+    later call raises WorkerCrashed. As with a worker process, ``wire_encoding`` (set by ``make``)
+    has the actor encode the big arrays of results itself, and :meth:`describe_space` describes
+    spaces there.
     """
+
+    wire_encoding: str | None = None
+    _ENCODED = frozenset({"reset", "step", "render", "sample_action"})
 
     def __init__(
         self, actor: Any, name: str, runtime: Runtime, timeout: float | None, registry: set[Any]
@@ -127,17 +132,37 @@ class ActorEnv(EnvAdapter):
             StepTimeout: no reply within ``timeout``; the actor was killed.
             Exception: whatever the env raised, rebuilt.
         """
+        encoding = self.wire_encoding if method in self._ENCODED else None
         with self._lock:
-            ok, payload = self.collect(self.submit(method, args, kwargs), self.timeout)
+            ok, payload = self.collect(self.submit(method, args, kwargs, encoding), self.timeout)
         if not ok:
             raise rebuild(payload)
         return payload
 
-    def submit(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def describe_space(self, name: str, wire: str, limit: int, num_envs: int | None = None) -> Any:
+        """The description of the actor env's space ``name``, described and encoded in the actor.
+
+        ``wire`` is ``"legacy"``, ``"json"`` or ``"msgpack"``; an Encoded value comes back. With
+        ``num_envs``: the batch of that many of its ``single_`` space.
+
+        Raises:
+            ReplyTooLarge: the description would take more than ``limit`` bytes.
+        """
+        with self._lock:
+            if self.dead:
+                raise WorkerCrashed(f"actor {self.name} {self.exit_reason}")
+            ok, payload = self.collect(self.actor.describe.remote(name, wire, limit, num_envs), self.timeout)
+        if not ok:
+            raise rebuild(payload)
+        return payload
+
+    def submit(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None = None
+    ) -> Any:
         """Send one call without waiting for it; :meth:`collect` its reference."""
         if self.dead:
             raise WorkerCrashed(f"actor {self.name} {self.exit_reason}")
-        return self.actor.call.remote(method, args, kwargs)
+        return self.actor.call.remote(method, args, kwargs, encoding)
 
     def collect(self, ref: Any, timeout: float | None) -> Any:
         """The actor's reply to a call (``(ok, payload)`` for env calls)."""

@@ -42,13 +42,30 @@ class ShardedEnv(EnvAdapter):
         self.num_envs = sum(self.sizes)
         self.single_observation_space = first.single_observation_space
         self.single_action_space = first.single_action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         for name in ("vectorization_mode", "autoreset_mode", "metadata", "render_mode", "spec"):
             with contextlib.suppress(AttributeError):
                 setattr(self, name, getattr(first, name))
         self._lock = runtime.lock()
         self._failure = ""
+        self._observation_space: Any = None
+
+    @property
+    def observation_space(self) -> Any:
+        """The batch of every sub-env's observation space, built when first asked for (it may be big)."""
+        if self._observation_space is None:
+            self._observation_space = batch_space(self.single_observation_space, self.num_envs)
+        return self._observation_space
+
+    @observation_space.setter
+    def observation_space(self, space: Any) -> None:
+        self._observation_space = space
+
+    def describe_space(self, name: str, wire: str, limit: int) -> Any:
+        """A space's description, described and encoded by the first shard (the batch: of all sub-envs)."""
+        if name.startswith("single_"):
+            return self.shards[0].describe_space(name, wire, limit)
+        return self.shards[0].describe_space(name, wire, limit, num_envs=self.num_envs)
 
     @property
     def dead(self) -> bool:
