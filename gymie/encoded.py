@@ -4,7 +4,8 @@ With ``--isolation process`` a worker that knows how its session's replies trave
 results itself (a vector env's observations, the description of a huge space): the server's
 event loop then only copies bytes instead of walking millions of elements while every other
 connection waits. An :class:`Encoded` value stands for such a finished encoding anywhere in a
-reply; ``gymie.codec`` writes a placeholder for it and swaps the real text or bytes in at the end.
+reply: ``gymie.codec`` sends msgpack bytes as a buffer of the reply's Frame, and splices JSON
+text in (the stdlib path writes a placeholder for it and swaps the text in at the end).
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-import msgpack
-
 _TOKEN = secrets.token_bytes(12)
 _JSON_MARK = "\x00gymie-" + _TOKEN.hex() + "-"
 """A placeholder's prefix: NUL and a random token, which no env or client string will match."""
 _JSON_PLACEHOLDER = re.compile(re.escape('"\\u0000gymie-' + _TOKEN.hex() + "-") + r'(\d+)"')
-_MSGPACK_EXT = 127
-"""The extension type of msgpack placeholders (never sent: each is replaced by its bytes)."""
 
 
 @dataclass(frozen=True)
@@ -47,21 +44,10 @@ class Splice:
         self.pieces.append(text)
         return f"{_JSON_MARK}{len(self.pieces) - 1}"
 
-    def msgpack_placeholder(self, data: bytes) -> msgpack.ExtType:
-        """An extension value that stands for ``data`` in the msgpack being built."""
-        self.pieces.append(data)
-        return msgpack.ExtType(_MSGPACK_EXT, _TOKEN + (len(self.pieces) - 1).to_bytes(4, "big"))
-
     def into_json(self, text: str) -> str:
         """``text`` with every placeholder (now a quoted JSON string) replaced by its piece."""
         return _JSON_PLACEHOLDER.sub(lambda match: str(self.pieces[int(match.group(1))]), text)
 
-    def into_msgpack(self, packed: bytes) -> bytes:
-        """``packed`` with every placeholder (a fixext 16: 0xd8, type, 16 bytes) replaced by its piece."""
-        for index, piece in enumerate(self.pieces):
-            placeholder = bytes([0xD8, _MSGPACK_EXT]) + _TOKEN + index.to_bytes(4, "big")
-            packed = packed.replace(placeholder, piece if isinstance(piece, bytes) else piece.encode(), 1)
-        return packed
 
 
 _current = threading.local()

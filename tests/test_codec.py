@@ -207,6 +207,63 @@ def test_msgpack_refuses_malformed(data: bytes, message: str | None) -> None:
         codec.decode_msgpack(data)
 
 
+def packb_reference(value: Any) -> bytes:
+    """gymie's msgpack as it was made before Frames: every array copied into an ExtType."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.ndarray):
+            payload = msgpack.packb([obj.dtype.str, list(obj.shape), obj.tobytes()])
+            return msgpack.ExtType(1, payload)
+        return obj.item()
+
+    return msgpack.packb(codec._packable(value), default=default, use_bin_type=True)
+
+
+large_arrays = hnp.arrays(
+    dtype=st.sampled_from([np.dtype(d) for d in [*DTYPES, "complex64"]]),
+    shape=st.tuples(st.integers(256, 9000)) | st.tuples(st.integers(1, 70), st.integers(30, 40), st.just(3)),
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(large_arrays, st.integers(0, 2))
+def test_msgpack_frames_are_the_same_bytes_without_the_copies(array: np.ndarray[Any, Any], how: int) -> None:
+    view = array if how == 0 else array[::2] if how == 1 else array.T  # contiguous or not
+    value = {"obs": view, "reward": 1.0, "info": {"small": np.arange(3), "big": view}, "id": "x"}
+    frame = codec.encode_msgpack_frame(value)
+    assert bytes(frame) == codec.encode_msgpack(value) == packb_reference(value)
+    if view.nbytes >= codec.HOLE_BYTES:
+        assert isinstance(frame, codec.Frame) and len(frame) == len(bytes(frame))
+        if view.flags.c_contiguous:  # the array's own memory is one of the buffers
+            assert any(isinstance(b, memoryview) and b.obj is view for b in frame.buffers)
+    decoded = codec.decode_msgpack(frame)
+    assert same_array(decoded["obs"], np.ascontiguousarray(view))
+    assert same_array(decoded["info"]["big"], np.ascontiguousarray(view))
+    writable = codec.decode_msgpack(frame, writable=True)["obs"]
+    assert writable.flags.writeable and writable.flags.aligned and same_array(writable, decoded["obs"])
+
+
+def test_msgpack_large_payloads_are_viewed_in_place_and_checked_the_same() -> None:
+    array = np.arange(4096, dtype="<f4")
+    data = codec.encode_msgpack(array)
+    view = codec.decode_msgpack(data)
+    assert same_array(view, array) and not view.flags.writeable
+    big = b"\x00" * 8192
+    assert not codec.decode_msgpack(ext(["|u1", [8192], big])).flags.writeable
+    for payload, message in [
+        (["<f4", [2049], big], "has 8192 bytes, 8196 expected"),
+        (["|b1", [8192], b"\x02" * 8192], "bytes other than 0 and 1"),
+        (["<q9", [2048], big], "is not a NumPy dtype"),
+        (["|O", [1024], big], "not bool, integer, float or complex"),
+        (["<f4", [-2048], big], "non-negative ints"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            codec.decode_msgpack(ext(payload))
+    truncated = bytearray(ext(["<f4", [2048], big]))
+    with pytest.raises(ValueError):
+        codec.decode_msgpack(truncated[:-100])
+
+
 # --- JSON ---------------------------------------------------------------------------------
 
 

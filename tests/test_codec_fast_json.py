@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gymie import codec
+from gymie import codec, json_text
 
 reference = json.JSONEncoder(allow_nan=False).encode
 
@@ -54,7 +54,7 @@ any_text = st.text(st.characters(codec="utf-8") | st.characters(categories=["Cs"
 floats = st.floats() | st.floats(-1e-3, 1e-3) | st.sampled_from([1e16, 1e-7, 0.1 + 0.2, 1e-5, 5e-324, -0.0])
 keys = any_text | st.integers(-(2**70), 2**70) | floats | st.booleans() | st.none()
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | floats | any_text
-# Sides up to 12 in up to 3 dimensions: arrays past codec._INLINE (64) take the fragment path.
+# Sides up to 12 in up to 3 dimensions: arrays past json_text._INLINE (64) take the fragment path.
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12)
 arrays = st.sampled_from(DTYPES + FLOATS).flatmap(lambda d: hnp.arrays(np.dtype(d), shapes))
 numpy_scalars = (
@@ -141,6 +141,26 @@ def test_pong_frame_and_cartpole_step_as_0_5_4() -> None:
         "[[-0.03867293894290924, -0.15038761496543884, 0.016417089849710464, 0.3186286389827728], "
         "1.0, false, {}]"
     )
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", ">i2", "int64", "uint64"])
+def test_images_with_repeated_rows_as_json_dumps_and_in_pieces(dtype: str) -> None:
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 2 if dtype == "bool" else 100, (4, 16, 3)).astype(dtype)
+    image = rows[rng.integers(0, 4, 60)]  # 60 rows, 4 distinct
+    step = [image, 0.0, False, {"k": image[0]}]
+    for value in (image, image[:, ::2], image.transpose(1, 0, 2), step):
+        plain = value.tolist() if isinstance(value, np.ndarray) else codec.jsonable(step)
+        assert codec.encode_json(value) == json.dumps(plain)
+        assert codec.encode_json_compact(value) == json.dumps(plain, separators=(",", ":"))
+        for spaced in (True, False):
+            frame = codec.encode_json_frame(value, spaced=spaced)
+            expected = codec.encode_json(value) if spaced else codec.encode_json_compact(value)
+            got = bytes(frame).decode() if isinstance(frame, codec.Frame) else frame
+            assert got == expected
+    big = codec.encode_json_frame(np.zeros((210, 160, 3), np.uint8))
+    assert isinstance(big, codec.Frame) and big.text
+    assert bytes(big).decode() == json.dumps(np.zeros((210, 160, 3), int).tolist())
 
 
 def test_compact_is_compact() -> None:
@@ -303,7 +323,7 @@ def test_common_frames_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
     def no_slow_path(value: Any) -> Any:
         raise AssertionError("took the stdlib path")
 
-    monkeypatch.setattr(codec, "jsonable", no_slow_path)
+    monkeypatch.setattr(json_text, "jsonable", no_slow_path)
     monkeypatch.setattr(json, "loads", no_slow_path)
     obs = np.array([0.1, -2e-5, 0.3, 0.4], np.float32)
     frame = np.zeros((210, 160, 3), np.uint8)

@@ -29,6 +29,8 @@ CORE = {
     "gymie.logs",
     "gymie.protocol",
     "gymie.codec",
+    "gymie.json_text",
+    "gymie.msgpack_ext",
     "gymie.spaces",
     "gymie.dependencies",
     "gymie.compat",
