@@ -15,7 +15,6 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from websockets.protocol import State
 from websockets.sync.server import ServerConnection, serve
 
 import gymie.client
@@ -249,11 +248,10 @@ def test_timeout_then_the_late_reply_is_skipped(url: str) -> None:
 def test_context_managers_close_the_connection_and_the_envs(url: str) -> None:
     with gymie.client.connect(url, timeout=TIMEOUT) as client:
         instance_id = client.make("CartPole-v1").instance_id
-    ws = client.connection.ws
-    assert ws.state is State.CLOSED
+    assert client.connection.closed and client.connection.ws.closed
     with gymie.client.make(url, "CartPole-v1", timeout=TIMEOUT) as env:
         env.reset(seed=0)
-    assert env.connection.ws.state is State.CLOSED
+    assert env.connection.closed and env.connection.ws.closed
     with gymie.client.connect(url, timeout=TIMEOUT) as other:
         for gone in (instance_id, env.instance_id):
             with pytest.raises(InstanceNotFound):

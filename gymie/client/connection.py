@@ -1,7 +1,7 @@
 """Client transports: send one JSON-RPC call, get its result back or its error raised.
 
 :class:`Connection` is what :mod:`gymie.client` needs. :class:`WebSocketConnection` speaks to a
-server with the ``websockets`` library's sync client (no eventlet); :class:`InMemoryConnection`
+server over :mod:`gymie.client.websocket` (a blocking socket, no eventlet); :class:`InMemoryConnection`
 hands the same encoded frames straight to a :class:`~gymie.core.Dispatcher`, so a client can be
 tested without sockets. Both encode with :mod:`gymie.codec`: msgpack (binary frames, ndarrays as
 extension type 1, via the ``gymie.msgpack`` subprotocol) or JSON (text frames).
@@ -9,7 +9,6 @@ extension type 1, via the ``gymie.msgpack`` subprotocol) or JSON (text frames).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import threading
@@ -17,12 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection
-from websockets.sync.client import connect as ws_connect
-from websockets.typing import Subprotocol
+import msgpack
+from websockets.exceptions import InvalidStatus
 
 from gymie import codec, protocol
+from gymie.client.websocket import Transport, open_websocket
 from gymie.exceptions import InvalidMessage, from_wire
 
 if TYPE_CHECKING:
@@ -32,7 +30,7 @@ log = logging.getLogger("gymie.client")
 
 Encoding = Literal["msgpack", "json"]
 Params = Mapping[str, Any] | Sequence[Any]
-MSGPACK_SUBPROTOCOL = Subprotocol(protocol.MSGPACK_SUBPROTOCOL)
+MSGPACK_SUBPROTOCOL = protocol.MSGPACK_SUBPROTOCOL
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_SIZE = 2**28
 """Largest reply accepted (websockets' own default, 1 MiB, is below one batch of Atari frames)."""
@@ -55,16 +53,21 @@ def encode_request(request: dict[str, Any], encoding: Encoding) -> str | bytes:
     return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json_compact(request)
 
 
-def decode_reply(frame: str | bytes) -> Any:
-    """One reply frame: a binary frame is msgpack, a text frame JSON.
+def decode_reply(frame: str | bytes | bytearray | codec.Frame) -> Any:
+    """One reply frame: a binary frame is msgpack, a text frame JSON; arrays come back writable.
 
     Raises:
         InvalidMessage: the frame does not decode.
     """
     try:
-        return codec.decode_msgpack(frame) if isinstance(frame, bytes) else codec.decode_json(frame)
+        if isinstance(frame, codec.Frame) and frame.text:
+            frame = bytes(frame).decode("utf-8")
+        if isinstance(frame, str):
+            return codec.decode_json(frame)
+        return codec.decode_msgpack(frame, writable=True)
     except ValueError:
-        raise InvalidMessage(frame[:80]) from None
+        head = bytes(frame)[:80] if isinstance(frame, codec.Frame) else frame[:80]
+        raise InvalidMessage(repr(head)) from None
 
 
 def wrong_path_message(url: str, status: int) -> str:
@@ -95,11 +98,25 @@ class _Calls:
             raise ValueError(f"encoding must be 'msgpack' or 'json', not {encoding!r}")
         self.encoding: Encoding = encoding
         self._ids = itertools.count(1)
+        self._heads: dict[str, bytes] = {}
 
     def request(self, method: str, params: Params | None) -> tuple[int, str | bytes]:
         rid = next(self._ids)
-        message = {"jsonrpc": "2.0", "method": method, "params": {} if params is None else params, "id": rid}
-        return rid, encode_request(message, self.encoding)
+        params = {} if params is None else params
+        if self.encoding == "json":
+            message = {"jsonrpc": "2.0", "method": method, "params": params, "id": rid}
+            return rid, codec.encode_json_compact(message)
+        # The msgpack of {"jsonrpc": "2.0", "method": method, "params": params, "id": rid}, from a
+        # head made once per method: only the params and the id are packed per call.
+        head = self._heads.get(method)
+        if head is None:
+            head = self._heads[method] = _MSGPACK_HEAD + _pack(method) + _pack("params")
+        return rid, b"".join((head, codec.encode_msgpack(params), _MSGPACK_ID, _pack(rid)))
+
+
+_pack = msgpack.Packer().pack
+_MSGPACK_HEAD = b"\x84" + _pack("jsonrpc") + _pack("2.0") + _pack("method")
+_MSGPACK_ID = _pack("id")
 
 
 class WebSocketConnection:
@@ -137,12 +154,8 @@ class WebSocketConnection:
         kwargs.setdefault("max_size", DEFAULT_MAX_SIZE)
         kwargs.setdefault("open_timeout", timeout)
         subprotocols = [MSGPACK_SUBPROTOCOL] if encoding == "msgpack" else None
-        # Entered as a context manager, as websockets wants; close() exits it.
-        self._stack = contextlib.ExitStack()
         try:
-            self.ws: ClientConnection = self._stack.enter_context(
-                ws_connect(url, subprotocols=subprotocols, additional_headers=headers, **kwargs)
-            )
+            self.ws: Transport = open_websocket(url, subprotocols, additional_headers=headers, **kwargs)
         except InvalidStatus as exc:
             if exc.response.status_code not in (200, 404):
                 raise
@@ -153,6 +166,7 @@ class WebSocketConnection:
         self._calls = calls
         self.encoding = calls.encoding
         self.timeout = timeout
+        self.closed = False
         self._lock = threading.Lock()
 
     def call(self, method: str, params: Params | None = None, *, timeout: float | None = None) -> Any:
@@ -165,11 +179,8 @@ class WebSocketConnection:
         """
         rid, frame = self._calls.request(method, params)
         with self._lock:
-            try:
-                self.ws.send(frame)
-                reply = self._receive(rid, self.timeout if timeout is None else timeout)
-            except ConnectionClosed as exc:
-                raise ConnectionError(f"gymie server closed the connection: {exc}") from exc
+            self.ws.send(frame)
+            reply = self._receive(rid, self.timeout if timeout is None else timeout)
         return result_of(reply)
 
     def _receive(self, rid: int, timeout: float | None) -> Any:
@@ -183,7 +194,8 @@ class WebSocketConnection:
 
     def close(self) -> None:
         """Close the WebSocket (idempotent)."""
-        self._stack.close()
+        self.closed = True
+        self.ws.close()
 
     def __enter__(self) -> WebSocketConnection:
         return self
