@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gymie.codec import Frame
 from gymie.exceptions import GymieError, InvalidParams, InvalidRequest, MethodNotFound
 from gymie.excerpts import bounded, excerpt
 
@@ -23,13 +24,17 @@ _NO_ID = object()
 
 @dataclass(frozen=True)
 class Reply:
-    """What the transport must do: send ``frames`` in order, then close if ``close`` is set."""
+    """What the transport must do: send ``frames`` in order, then close if ``close`` is set.
 
-    frames: tuple[str | bytes, ...] = ()
+    A frame is text (``str``), binary (``bytes``), or a :class:`~gymie.codec.Frame` of buffers
+    (a large ndarray's own memory, an image's rows of text) to be sent without joining them.
+    """
+
+    frames: tuple[str | bytes | Frame, ...] = ()
     close: tuple[int, str] | None = None
 
     @classmethod
-    def send(cls, *frames: str | bytes) -> Reply:
+    def send(cls, *frames: str | bytes | Frame) -> Reply:
         """Reply with frames and keep the connection open."""
         return cls(frames=frames)
 

@@ -27,6 +27,7 @@ from eventlet import greenthread, hubs
 from greenlet import GreenletExit
 
 from gymie import __version__
+from gymie.codec import Frame
 from gymie.core import Dispatcher, Session
 from gymie.protocol import SUBPROTOCOLS, Reply
 from gymie.server import security, ui
@@ -46,8 +47,14 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 def apply(reply: Reply, ws: Any) -> bool:
     """Send a Reply's frames, then close if it says so; return True once the socket is closed."""
+    send = getattr(ws, "send_message", None)  # gymie's WebSocket; 0.5.4's API takes any ws
     for frame in reply.frames:
-        ws.send(frame)
+        if send is not None:
+            send(frame)
+        elif isinstance(frame, Frame):
+            ws.send(bytes(frame).decode("utf-8") if frame.text else bytes(frame))
+        else:
+            ws.send(frame)
     if reply.close is not None:
         ws.close(reply.close)
         return True

@@ -31,6 +31,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
+from gymie.codec import Frame
 from gymie.exceptions import GymieError
 
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -80,7 +81,7 @@ class Metrics:
         """Count an incoming message's bytes."""
         self.received += _size(message)
 
-    def frames_sent(self, frames: Iterable[str | bytes]) -> None:
+    def frames_sent(self, frames: Iterable[str | bytes | Frame]) -> None:
         """Count outgoing messages' bytes."""
         for frame in frames:
             self.sent += _size(frame)
@@ -127,7 +128,7 @@ def _bound(bucket: float) -> str:
     return "+Inf" if bucket == math.inf else repr(float(bucket))
 
 
-def _size(message: str | bytes) -> int:
-    if isinstance(message, bytes) or message.isascii():
+def _size(message: str | bytes | Frame) -> int:
+    if not isinstance(message, str) or message.isascii():
         return len(message)
     return len(message.encode("utf-8"))

@@ -1,5 +1,9 @@
 """The server's WebSocket: eventlet's RFC 6455 handler with bounded memory and bounded sends.
 
+- Messages are read by :class:`~gymie.server.wsframes.FrameReader` and replies sent with
+  :func:`~gymie.server.wsframes.send_buffers` (one ``recv`` and one ``sendmsg`` a step; a
+  reply's buffers are never joined). A connection that negotiated permessage-deflate keeps
+  eventlet's reader and writer, made safe as below.
 - Incoming messages accumulate in one ``bytearray`` per message, so a message costs about its
   payload however it is split (eventlet keeps one ``bytes`` object per ``recv``: a frame
   dribbled a few bytes per TCP segment cost ~15 bytes of memory per payload byte). The size cap
@@ -7,7 +11,7 @@
 - Unmasking is done in C (eventlet unmasks one generator step per byte).
 - A send that cannot complete within ``send_timeout`` seconds (the peer stopped reading) raises
   :class:`SendTimeout`; the connection is then reset, not flushed. A send that fits in the
-  socket buffer (every ordinary reply) costs one ``send`` call and no timer.
+  socket buffer (every ordinary reply) costs one ``sendmsg`` call and no timer.
 - The pre-RFC 6455 (hixie-76) handshake is refused: its reader buffers without any limit.
 
 Importing this module imports eventlet.
@@ -15,75 +19,35 @@ Importing this module imports eventlet.
 
 from __future__ import annotations
 
-import socket
 import struct
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from eventlet import hubs, websocket
+from eventlet import websocket
 from eventlet.websocket import ConnectionClosedError, FailedConnectionError
+
+from gymie.codec import Frame
+from gymie.server.wsframes import (
+    BINARY,
+    MAX_FRAGMENTS,
+    RECV_CHUNK,
+    TEXT,
+    YIELD_EVERY,
+    FrameReader,
+    SendTimeout,
+    frame_header,
+    send_all,
+    send_buffers,
+)
+
+__all__ = ["CappedWebSocket", "GymieWebSocketWSGI", "SendTimeout"]
 
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - websockets built without its C extension
     from websockets.utils import apply_mask
-
-MAX_FRAGMENTS = 1024
-"""Most frames one message may be split into (each costs a little even when empty)."""
-RECV_CHUNK = 256 * 1024
-"""Largest single ``recv`` while reading a payload (a bigger one allocates a buffer that size)."""
-YIELD_EVERY = 16
-"""Reads of one frame between two yields to the hub, so a peer that keeps data waiting
-(a large frame, or one dribbled faster than it is read) cannot hold the hub."""
-_LINGER_RESET = struct.pack("ii", 1, 0)
-
-
-class SendTimeout(TimeoutError):
-    """A send stayed blocked for ``send_timeout`` seconds: the peer is not reading."""
-
-
-def send_all(sock: Any, data: bytes, timeout: float | None) -> None:
-    """Send all of ``data`` on a green socket, parking the green thread while the buffer is full.
-
-    Raises:
-        SendTimeout: the whole send took longer than ``timeout`` seconds; the socket is set to
-            reset on close, dropping what the kernel still holds for the peer.
-        OSError: the connection failed.
-    """
-    raw = sock.fd
-    try:
-        sent = raw.send(data)
-    except BlockingIOError:
-        sent = 0
-    if sent < len(data):
-        _send_rest(raw, memoryview(data)[sent:], timeout)
-
-
-def _send_rest(raw: socket.socket, view: memoryview, timeout: float | None) -> None:
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while view:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-            raise SendTimeout(f"a send stayed blocked for {timeout:g} s: the peer is not reading")
-        try:
-            hubs.trampoline(raw, write=True, timeout=remaining, timeout_exc=_Blocked)
-        except _Blocked:
-            continue
-        except hubs.IOClosed:
-            raise ConnectionResetError("the connection was closed by another green thread") from None
-        try:
-            view = view[raw.send(view) :]
-        except BlockingIOError:
-            continue
-
-
-class _Blocked(Exception):
-    pass
-
 
 class Message:
     """One incoming message (or control frame): its opcode and payload so far, in one buffer."""
@@ -136,6 +100,45 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
     """An RFC 6455 WebSocket whose ``max_frame_length`` caps whole messages, with timed sends."""
 
     send_timeout: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reader: FrameReader | None = FrameReader(self.socket, self.max_frame_length)
+
+    def wait(self) -> Any:
+        """The next message (``str`` text, ``bytes`` binary); None once the connection is closed."""
+        if self.extensions:  # permessage-deflate: eventlet's reader, with _recv_frame below
+            return super().wait()
+        if self._reader is None:
+            return None
+        try:
+            return self._reader.message(self._handle_control_frame)
+        except FailedConnectionError as exc:
+            self.close(close_data=(exc.status, exc.message))
+        except ConnectionClosedError:
+            pass
+        except Exception:
+            self._reader = None
+            self.close(close_data=(1011, "Internal Server Error"))
+            raise
+        self._reader = None
+        return None
+
+    def send_message(self, message: str | bytes | Frame) -> None:
+        """Send one data message in one frame: header and payload go out in one ``sendmsg``."""
+        if self.extensions:  # permessage-deflate: eventlet compresses
+            self.send(_joined(message))
+            return
+        if isinstance(message, str):
+            payload: list[bytes | memoryview] = [message.encode("utf-8")]
+            opcode = TEXT
+        elif isinstance(message, Frame):
+            payload, opcode = list(message.buffers), TEXT if message.text else BINARY
+        else:
+            payload, opcode = [message], BINARY
+        header = frame_header(opcode, sum(len(b) for b in payload))
+        with self._sendlock:
+            send_buffers(self.socket, [header, *payload], self.send_timeout)
 
     def _send(self, frame: bytes) -> None:
         with self._sendlock:
@@ -211,6 +214,12 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
             reads += 1
             if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting
                 eventlet.sleep(0)
+
+
+def _joined(message: str | bytes | Frame) -> str | bytes:
+    if not isinstance(message, Frame):
+        return message
+    return bytes(message).decode("utf-8") if message.text else bytes(message)
 
 
 class GymieWebSocketWSGI(websocket.WebSocketWSGI):  # type: ignore[misc]
