@@ -36,6 +36,7 @@ from gymie.excerpts import EXCERPT_BYTES, excerpt
 from gymie.methods import METHODS, Context
 from gymie.params import ParamsCheck
 from gymie.protocol import (
+    JSONRPC,
     MSGPACK_SUBPROTOCOL,
     SUBPROTOCOLS,
     Reply,
@@ -136,10 +137,58 @@ class Dispatcher:
             if session.rpc:
                 return self._encode(rpc_error(None, err), session)
             return Reply.closing(err.close_code, _reason(err))
+        if type(message) is dict:
+            reply = self._plain_step(message, session)
+            if reply is not None:
+                return reply
         if is_jsonrpc(message) or session.rpc:
             session.rpc, session.ctx.legacy = True, False
             return self._handle_rpc(message, session)
         return self._handle_legacy(message, raw, session)
+
+    # -- the hot path: a plain step, in either protocol --------------------
+
+    def _plain_step(self, message: dict[str, Any], session: Session) -> Reply | None:
+        """Answer a plain step, or return None for any other message.
+
+        A plain step is ``{"method": "step", "params": {"instance_id", "action"}}`` (in JSON-RPC,
+        with ``"jsonrpc": "2.0"`` and a str or 64-bit int ``id``) and nothing else. What parsing,
+        the method lookup and the params check would find is known, so the step runs at once:
+        the same handler, formatter, limits, errors and observer as the general path.
+        """
+        params = message.get("params")
+        if message.get("method") != "step" or type(params) is not dict or params.keys() != _STEP_PARAMS:
+            return None
+        rpc = session.rpc or "jsonrpc" in message
+        rid = message.get("id")
+        if rpc and not (len(message) == 4 and message.get("jsonrpc") == JSONRPC and _plain_id(rid)):
+            return None
+        if not rpc and len(message) != 2:
+            return None
+        method = self.methods.get("step")
+        legacy = None if method is None or rpc else method.legacy
+        if method is None or (not rpc and legacy is None):
+            return None
+        started, ctx, limit = time.perf_counter(), session.ctx, self.settings.max_reply_size
+        try:
+            result = self._run(method, ctx, (), params)
+            if not session.msgpack and (floor := limits.reply_floor(result, True)) > limit:
+                limits.check_reply(floor, limit, "step")  # JSON: refused before it is built
+            if legacy is None:
+                session.rpc, ctx.legacy = True, False
+                answer: Any = rpc_result(rid, method.rpc(ctx, result))
+            else:
+                answer = legacy(ctx, result)
+                if len(answer) > limit:
+                    limits.check_reply(len(answer), limit, "step", exact=True)
+        except Exception as exc:
+            err = as_gymie_error(exc)
+            self._observe("step", started, err)
+            if rpc:
+                return self._encode(rpc_error(rid, err), session)
+            return Reply.closing(err.close_code, _reason(err))
+        self._observe("step", started, None)
+        return self._encode(answer, session) if rpc else Reply.send(answer)
 
     # -- legacy (0.5.4) ---------------------------------------------------
 
@@ -148,15 +197,12 @@ class Dispatcher:
         try:
             if not isinstance(message, dict):
                 raise InvalidMessage(_text(raw))
-            request = None if _is_plain_step(message) else parse_legacy(message)
-            name = "step" if request is None else request.method
+            request = parse_legacy(message)
+            name = request.method
             method = self.methods.get(name)
             if method is None or method.legacy is None:
                 raise MethodNotFound(name)
-            if request is None:  # the hot path: what parse_legacy and the params check find is known
-                result = self._run(method, session.ctx, (), message["params"])
-            else:
-                result = self._call(method, request, session.ctx)
+            result = self._call(method, request, session.ctx)
             limit = self.settings.max_reply_size
             if (floor := limits.reply_floor(result, True)) > limit:  # JSON: refused before it is built
                 limits.check_reply(floor, limit, name)
@@ -190,7 +236,7 @@ class Dispatcher:
                 self.yield_hook()
             reply = self._rpc_one(item, session)
             if reply is not None:
-                frames.append(self._encode_one(reply, session, room))
+                frames.append(_whole(self._encode_one(reply, session, room)))
                 room -= len(frames[-1])
         return Reply.send(_join(frames, session.msgpack)) if frames else Reply()
 
@@ -263,11 +309,15 @@ class Dispatcher:
     def _encode(self, payload: dict[str, Any], session: Session) -> Reply:
         return Reply.send(self._encode_one(payload, session, self.settings.max_reply_size))
 
-    def _encode_one(self, payload: dict[str, Any], session: Session, room: int) -> str | bytes:
-        """One response, encoded; an error in its place if it does not encode or takes over ``room`` bytes."""
-        encode = codec.encode_msgpack if session.msgpack else codec.encode_json_compact
+    def _encode_one(self, payload: dict[str, Any], session: Session, room: int) -> str | bytes | codec.Frame:
+        """One response, encoded; an error in its place if it does not encode or takes over ``room`` bytes.
+
+        A large one comes as a :class:`~gymie.codec.Frame` (its arrays' memory or its text's
+        pieces, not joined).
+        """
+        encode = codec.encode_msgpack_frame if session.msgpack else _encode_json_compact
         try:
-            frame: str | bytes = encode(payload)
+            frame = encode(payload)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             error: GymieError = InternalError(f"reply could not be encoded: {excerpt(str(exc))}")
         else:
@@ -283,12 +333,20 @@ class Dispatcher:
 _STEP_PARAMS = frozenset({"instance_id", "action"})
 
 
-def _is_plain_step(message: dict[str, Any]) -> bool:
-    """``{"method": "step", "params": {"instance_id": ..., "action": ...}}`` and nothing else."""
-    if message.get("method") != "step" or len(message) != 2:
-        return False
-    params = message.get("params")
-    return type(params) is dict and params.keys() == _STEP_PARAMS
+def _plain_id(rid: Any) -> bool:
+    """A str, or an int that both encodings carry back (the general path judges the others)."""
+    return type(rid) is str or (type(rid) is int and -(2**63) <= rid < 2**64)
+
+
+def _encode_json_compact(value: Any) -> str | codec.Frame:
+    return codec.encode_json_frame(value, spaced=False)
+
+
+def _whole(frame: str | bytes | codec.Frame) -> str | bytes:
+    """A batch's member in one piece (a batch reply is one array of them)."""
+    if not isinstance(frame, codec.Frame):
+        return frame
+    return bytes(frame).decode("utf-8") if frame.text else bytes(frame)
 
 
 def as_gymie_error(exc: BaseException) -> GymieError:

@@ -241,14 +241,15 @@ class OverrideRegistry:
 class Method:
     """A public method: the I/O-free handler and how a 0.5.4 client gets its result.
 
-    ``legacy(ctx, result)`` formats the result as the text frame 0.5.4 sent; methods
+    ``legacy(ctx, result)`` formats the result as the text frame 0.5.4 sent (a ``str``, or a
+    text :class:`~gymie.codec.Frame` of pieces); methods
     without it exist only in protocol 2. ``rpc(ctx, result)`` shapes it for JSON-RPC replies.
     """
 
     name: str
     handler: Callable[..., Any]
     rpc: Callable[[Any, Any], Any]
-    legacy: Callable[[Any, Any], str] | None = None
+    legacy: Callable[[Any, Any], Any] | None = None
 
 
 class MethodRegistry(dict[str, Method]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gymie import spaces
-from gymie.codec import encode_json
+from gymie.codec import Frame, encode_json, encode_json_frame
 from gymie.encoded import Encoded
 from gymie.envs import Step
 from gymie.methods.context import Context, StepResult
@@ -25,14 +25,14 @@ def instance_id(ctx: Context, result: str) -> str:
     return result
 
 
-def observation(ctx: Context, result: tuple[Any, dict[str, Any]]) -> str:
-    """``reset``: the bare observation."""
-    return encode_json(result[0])
+def observation(ctx: Context, result: tuple[Any, dict[str, Any]]) -> str | Frame:
+    """``reset``: the bare observation (a large one as a text Frame of pieces)."""
+    return encode_json_frame(result[0])
 
 
-def step(ctx: Context, result: StepResult) -> str:
+def step(ctx: Context, result: StepResult) -> str | Frame:
     """``step``: ``[observation, reward, done, info]`` after ``process_step``."""
-    return encode_json(ctx.overrides.process_step(legacy_step(result)))
+    return encode_json_frame(ctx.overrides.process_step(legacy_step(result)))
 
 
 def space(ctx: Context, result: dict[str, Any] | Encoded) -> str:
