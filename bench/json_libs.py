@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gymie import codec  # noqa: E402
+from gymie import codec, json_text  # noqa: E402
 
 try:
     import msgspec
@@ -148,9 +148,9 @@ def make_msgspec() -> dict[str, Callable[[Any], Any]]:
         return raw.decode()
 
     def exact(value: Any) -> str:
-        # The same fix-ups as codec._spaced, over the whole text (msgspec has no fragments), plus
+        # The same fix-ups as json_text._spaced, over the whole text (msgspec has no fragments), plus
         # msgspec's own float spelling of large exponents (1e16 where repr() writes 1e+16).
-        text = codec._spaced(encoder.encode(value))
+        text = json_text._spaced(encoder.encode(value))
         if text is None:
             return _stdlib_encode(codec.jsonable(value))
         if b"e" in text:

@@ -1,8 +1,11 @@
 """Client loads: one small class per way of reaching an env, and the timed loops over them.
 
-Every remote variant goes through the same ``wire.Client``; requests are built and replies
-decoded on every step (``json`` or ``gymie.codec`` msgpack), as a real client must. Actions
-come from a seeded generator, pre-drawn outside the timed loop, in the form the wire carries.
+The minimal clients (``Legacy``, ``JsonRpc``, ``Msgpack``) go through the same ``wire.Client``;
+requests are built and replies decoded on every step, as a real client must: JSON with orjson
+(a C parser, as a browser's ``JSON.parse``; ``stdlib=True`` decodes with ``json`` instead),
+msgpack with ``gymie.codec``. ``GymieClient`` is what a user holds: ``gymie.client``'s
+``RemoteEnv`` and ``RemoteVectorEnv`` over msgpack. Actions come from a seeded generator,
+pre-drawn outside the timed loop, in the form the wire carries.
 
 Run as a script (``python bench/loads.py worker``) this is the client process of the
 concurrent-clients load: it reads JSON commands on stdin and answers on stdout.
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -75,17 +79,22 @@ class Local:
         pass
 
 
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Legacy:
     """The 0.5.4 text protocol: ``{"method", "params"}`` in, a bare JSON value out."""
 
     wire = True
 
-    def __init__(self, url: str, tag: str = "") -> None:
+    def __init__(self, url: str, tag: str = "", stdlib: bool = False) -> None:
         self.ws = Client(url)
         self.replies = 0
+        self.loads = json.loads if stdlib else orjson.loads
 
     def _call(self, method: str, **params: Any) -> str | bytes:
-        reply = self.ws.roundtrip(json.dumps({"method": method, "params": params}))
+        reply = self.ws.roundtrip(dumps({"method": method, "params": params}))
         self.replies += 1
         return reply
 
@@ -93,21 +102,19 @@ class Legacy:
         return str(self._call("make", env_id=env_id))
 
     def reset(self, instance_id: str) -> None:
-        json.loads(self._call("reset", instance_id=instance_id))
+        self.loads(self._call("reset", instance_id=instance_id))
 
     def step(self, instance_id: str, action: Any) -> bool:
-        reply = json.loads(self._call("step", instance_id=instance_id, action=action))
+        reply = self.loads(self._call("step", instance_id=instance_id, action=action))
         check_legacy_step(reply)
         return bool(reply[2])
 
     def burst(self, instance_id: str, actions: list[Any]) -> int:
         """Send every step before reading any reply; return how many well-formed replies came back."""
         for action in actions:
-            self.ws.send(
-                json.dumps({"method": "step", "params": {"instance_id": instance_id, "action": action}})
-            )
+            self.ws.send(dumps({"method": "step", "params": {"instance_id": instance_id, "action": action}}))
         for _ in actions:
-            check_legacy_step(json.loads(self.ws.recv()))
+            check_legacy_step(self.loads(self.ws.recv()))
             self.replies += 1
         return len(actions)
 
@@ -126,17 +133,18 @@ class JsonRpc:
     wire = True
     subprotocol: str | None = None
 
-    def __init__(self, url: str, tag: str = "") -> None:
+    def __init__(self, url: str, tag: str = "", stdlib: bool = False) -> None:
         self.ws = Client(url, self.subprotocol)
         self.tag = tag
         self.next_id = 0
         self.replies = 0
+        self.loads = json.loads if stdlib else orjson.loads
 
     def encode(self, message: Any) -> str | bytes:
-        return json.dumps(message)
+        return dumps(message)
 
     def decode(self, raw: str | bytes) -> Any:
-        return json.loads(raw)
+        return self.loads(raw)
 
     def _request(self, method: str, params: dict[str, Any]) -> tuple[Any, str | bytes]:
         self.next_id += 1
@@ -208,12 +216,57 @@ class Msgpack(JsonRpc):
         return decode_msgpack(raw)
 
 
+class GymieClient:
+    """``gymie.client`` over msgpack: ``RemoteEnv`` and ``RemoteVectorEnv``, the envs a user holds."""
+
+    wire = True
+
+    def __init__(self, url: str, tag: str = "", stdlib: bool = False) -> None:
+        import gymie.client
+
+        self.client = gymie.client.connect(url, encoding="msgpack")
+        self.replies = 0
+
+    def make(self, env_id: str) -> Any:
+        return self.client.make(env_id)
+
+    def make_vec(self, env_id: str, num_envs: int, seed: int = 0) -> Any:
+        env = self.client.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point", seed=seed)
+        env.reset(seed=seed)
+        return env
+
+    def reset(self, env: Any) -> None:
+        env.reset()
+        self.replies += 1
+
+    def step(self, env: Any, action: Any) -> bool:
+        _, _, terminated, truncated, _ = env.step(action)
+        self.replies += 1
+        return bool(terminated or truncated)
+
+    def step_vec(self, env: Any, actions: Any) -> None:
+        _, reward, _, _, _ = env.step(actions)
+        if len(reward) != len(actions):
+            raise OrderError(f"{len(actions)} actions, {len(reward)} rewards")
+
+    def burst(self, env: Any, actions: list[Any]) -> int:
+        """RemoteEnv waits for each reply: the burst is sequential steps, each reply checked."""
+        for action in actions:
+            if self.step(env, action):
+                env.reset()
+        return len(actions)
+
+    def close(self) -> None:
+        self.client.close()
+
+
 VARIANTS: dict[str, type[Any]] = {
     "inprocess": Local,
     "gymie054": Legacy,
     "legacy": Legacy,
     "jsonrpc": JsonRpc,
     "msgpack": Msgpack,
+    "client": GymieClient,
 }
 
 

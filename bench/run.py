@@ -10,12 +10,14 @@ Columns: in-process Gymnasium, gymie 0.5.4 from PyPI (the peer, in ``bench/.venv
 made by ``bench/setup_peer.sh``), OpenEnv 0.10 from PyPI (the living peer, in
 ``bench/.venv-openenv``, made by ``bench/setup_openenv.sh``; its own server and its own
 ``EnvClient``, see ``bench/peer_openenv.py``; rows (a) and (b) only), and the gymie in this
-repository spoken to in legacy JSON, JSON-RPC and msgpack. Rows: (a) CartPole-v1, one env,
-sequential; (b) ALE/Pong-v5, one env; (c) CartPole vector envs (``vector_entry_point``); (d)
-four concurrent client processes on CartPole. Rounds are interleaved (every column once per
-round, the order rotating from round to round) and each cell is the median over the rounds.
-Client and servers share the machine's cores. Client CPU is the CPU the client process used per
-step (for in-process: everything).
+repository spoken to in legacy JSON, JSON-RPC and msgpack by the minimal clients of
+``bench/loads.py`` (JSON decoded with orjson), and through ``gymie.client`` (``RemoteEnv``,
+``RemoteVectorEnv``: what a user holds). Rows: (a) CartPole-v1, one env, sequential; (b)
+ALE/Pong-v5, one env (and again with clients decoding JSON with the stdlib's ``json``); (c)
+CartPole vector envs (``vector_entry_point``); (d) four concurrent client processes on CartPole.
+Rounds are interleaved (every column once per round, the order rotating from round to round) and
+each cell is the median over the rounds. Client and servers share the machine's cores. Client
+CPU is the CPU the client process used per step (for in-process: everything).
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ COLUMNS = {
     "legacy": "legacy JSON",
     "jsonrpc": "JSON-RPC",
     "msgpack": "msgpack",
+    "client": "RemoteEnv (msgpack)",
 }
-REMOTE_CURRENT = ("legacy", "jsonrpc", "msgpack")
+REMOTE_CURRENT = ("legacy", "jsonrpc", "msgpack", "client")
 JSON_VARIANTS = ("gymie054", "openenv", "legacy", "jsonrpc")
 OPENENV_ENVS = {"a": "CartPole-v1", "b": "ALE/Pong-v5"}
 VECTOR_SIZES = (64, 1024)
@@ -136,15 +139,26 @@ class Bench:
             sample.server_cpu = (server.cpu_seconds() - cpu0) / sample.calls * 1e6
         return sample
 
-    def _client(self, column: str) -> Any:
+    def _client(self, column: str, stdlib: bool = False) -> Any:
+        if stdlib:
+            return loads.VARIANTS[kind(column)](self.urls.get(column), stdlib=True)
         return loads.VARIANTS[kind(column)](self.urls.get(column))
 
     # (a) and (b)
     def single(
-        self, row: str, env_id: str, columns: tuple[str, ...], n_actions: int, pong: bool = False
+        self,
+        row: str,
+        env_id: str,
+        columns: tuple[str, ...],
+        n_actions: int,
+        pong: bool = False,
+        stdlib: bool = False,
     ) -> None:
+        """Rows (a), (b); ``stdlib``: only the JSON columns, their clients decoding with ``json``."""
         cfg = self.cfg
         actions = loads.single_actions(n_actions)
+        if stdlib:
+            columns = tuple(c for c in columns if kind(c) in ("gymie054", "legacy", "jsonrpc"))
         for r in range(cfg.repeats):
             for column in rotated(columns, r):
                 slow = pong and kind(column) in JSON_VARIANTS
@@ -154,7 +168,7 @@ class Bench:
                 if column == "openenv":
                     self._openenv_round(row, env_id, n_actions, seconds, max_steps, warmup)
                     continue
-                client = self._client(column)
+                client = self._client(column, stdlib)
                 try:
                     handle = client.make(env_id)
                     client.reset(handle)
@@ -212,7 +226,7 @@ class Bench:
         for num_envs in VECTOR_SIZES:
             row = f"c{num_envs}"
             for column in columns:
-                if kind(column) not in ("inprocess", "jsonrpc", "msgpack"):
+                if kind(column) not in ("inprocess", "jsonrpc", "msgpack", "client"):
                     self.cell(row, column).note = "—"
                 elif column != "inprocess" and missing:
                     self.cell(row, column).note = "pending"
@@ -430,9 +444,13 @@ ROWS = [
     ("b", "p50_us", "(b) round trip p50 µs"),
     ("b", "server_cpu", "(b) server CPU µs/step"),
     ("b", "client_cpu", "(b) client CPU µs/step"),
+    ("bstd", "rate", "(b) Pong steps/s, clients decoding with stdlib `json`"),
+    ("bstd", "client_cpu", "(b) stdlib `json` client CPU µs/step"),
     ("c64", "rate", "(c) 64 CartPoles env-steps/s"),
     ("c1024", "rate", "(c) 1024 CartPoles env-steps/s"),
     ("c1024", "p50_us", "(c) 1024: round trip p50 µs"),
+    ("c1024", "server_cpu", "(c) 1024: server CPU µs/call"),
+    ("c1024", "client_cpu", "(c) 1024: client CPU µs/call"),
     ("d", "rate", f"(d) {CLIENTS} clients, total steps/s"),
     ("d", "check", "(d) lost / out of order"),
 ]
@@ -495,51 +513,39 @@ def ratio(results: Results, row: str, num: str, den: str) -> float:
 
 
 def targets(results: Results, suffix: str = "") -> list[tuple[str, str, str]]:
-    """(target, measured, PASS/MISS/pending) for each of the issue's targets; ``suffix="+P"``: patched."""
+    """(target, measured, PASS/MISS/pending) for each of issue 9's targets; ``suffix="+P"``: patched."""
     out = []
-    legacy, msgpack = "legacy" + suffix, "msgpack" + suffix
 
-    def verdict(ok: bool | None) -> str:
-        return "pending" if ok is None else "PASS" if ok else "MISS"
+    def verdict(value: float, ok: bool) -> str:
+        return "pending" if math.isnan(value) else "PASS" if ok else "MISS"
 
-    a = ratio(results, "a", legacy, "gymie054")
-    out.append(
-        ("(a) legacy JSON ≥ 1.2× gymie 0.5.4", f"{a:.2f}×", verdict(None if math.isnan(a) else a >= 1.2))
-    )
-    b = ratio(results, "b", msgpack, "inprocess")
-    out.append(
-        ("(b) msgpack Pong ≥ 70% of in-process", f"{b:.0%}", verdict(None if math.isnan(b) else b >= 0.7))
-    )
-    c = ratio(results, "c1024", msgpack, "inprocess")
-    rate = results.get("c1024", {}).get(msgpack, Cell()).median()
-    pending = math.isnan(c)
-    out.append(
-        ("(c) 1024 envs msgpack ≥ 50% of in-process", f"{c:.0%}", verdict(None if pending else c >= 0.5))
-    )
-    out.append(
+    legacy, client = "legacy" + suffix, "client" + suffix
+    for label, value, goal, percent in (
+        ("(a) legacy JSON CartPole ≥ 1.2× gymie 0.5.4", ratio(results, "a", legacy, "gymie054"), 1.2, False),
+        ("(b) legacy JSON Pong ≥ 3× gymie 0.5.4", ratio(results, "b", legacy, "gymie054"), 3.0, False),
+        ("(b) Pong through RemoteEnv ≥ 70% of in-process", ratio(results, "b", client, "inprocess"), 0.7, 1),
         (
-            "(c) 1024 envs msgpack ≥ 1,000,000 env-steps/s",
-            fmt(rate),
-            verdict(None if pending else rate >= 1e6),
-        )
-    )
+            "(c) 1024 CartPoles through RemoteVectorEnv ≥ 35% of in-process",
+            ratio(results, "c1024", client, "inprocess"),
+            0.35,
+            True,
+        ),
+    ):
+        out.append((label, f"{value:.0%}" if percent else f"{value:.2f}×", verdict(value, value >= goal)))
     for row in ("a", "b"):
-        ratios = [ratio(results, row, c + suffix, "openenv") for c in REMOTE_CURRENT]
-        ratios = [r for r in ratios if not math.isnan(r)]
-        worst = min(ratios) if ratios else math.nan
-        out.append(
-            (
-                f"({row}) every gymie column ahead of OpenEnv",
-                f"slowest {worst:.1f}×",
-                verdict(None if math.isnan(worst) else worst > 1.0),
-            )
-        )
+        ratios = {c: ratio(results, row, c + suffix, "openenv") for c in REMOTE_CURRENT}
+        ratios = {c: r for c, r in ratios.items() if not math.isnan(r)}
+        slowest = min(ratios, key=ratios.__getitem__) if ratios else ""
+        worst = ratios.get(slowest, math.nan)
+        measured = f"slowest {worst:.2f}× ({COLUMNS[slowest]})" if slowest else "—"
+        out.append((f"({row}) every gymie column ahead of OpenEnv", measured, verdict(worst, worst > 1.0)))
     cells = [cell for column, cell in results.get("d", {}).items() if column.endswith(suffix)]
     checks = [s.check for cell in cells for s in cell.samples]
     checks = [c for c in checks if c is not None]
-    ok = all(c["ok"] for c in checks) if checks else None
     lost = sum(c["lost"] for c in checks)
-    out.append(("(d) nothing lost or out of order", f"{lost} lost, {len(checks)} runs checked", verdict(ok)))
+    ok = all(c["ok"] for c in checks)
+    measured = f"{lost} lost, {len(checks)} runs checked"
+    out.append(("(d) nothing lost or out of order", measured, verdict(len(checks) or math.nan, ok)))
     return out
 
 
@@ -630,7 +636,10 @@ def main(argv: list[str] | None = None) -> int:
             "a": ("(a) CartPole-v1, one env", lambda: bench.single("a", "CartPole-v1", columns, 2)),
             "b": (
                 "(b) ALE/Pong-v5, one env",
-                lambda: bench.single("b", "ALE/Pong-v5", columns, 6, pong=True),
+                lambda: (
+                    bench.single("b", "ALE/Pong-v5", columns, 6, pong=True),
+                    bench.single("bstd", "ALE/Pong-v5", columns, 6, pong=True, stdlib=True),
+                ),
             ),
             "c": ("(c) CartPole vector envs", lambda: bench.vector(columns)),
             "d": (f"(d) {CLIENTS} concurrent clients", lambda: bench.concurrent(columns)),
