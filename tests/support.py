@@ -85,6 +85,32 @@ class FaultyEnv(gymnasium.Env[np.ndarray, int]):
             raise RuntimeError("boom in close")
 
 
+class ImageEnv(gymnasium.Env[np.ndarray, int]):
+    """Atari-sized frames (210x160x3 uint8) whose rows repeat, as a game's do: :func:`image` at each step."""
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Box(0, 255, (210, 160, 3), np.uint8)
+        self.action_space = spaces.Discrete(6)
+        self.steps = 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.steps = 0
+        return image(0), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.steps += 1
+        return image(self.steps + action), -1.0, False, self.steps >= 5, {"lives": 3}
+
+
+def image(t: int) -> np.ndarray:
+    """Frame ``t`` of :class:`ImageEnv`: a few distinct rows, in an order that depends on ``t``."""
+    rows = (np.arange(210)[:, None] * 7 + t) % 5 * np.array([50, 30, 10])[None, :]
+    return np.repeat(rows[:, None, :], 160, axis=1).astype(np.uint8)
+
+
 NEEDS_MISSING = "gymie-test/NeedsMissing-v0"
 
 
@@ -96,6 +122,8 @@ def register() -> None:
             gymnasium.register(env_id, entry_point=SpaceEnv, kwargs={"space": name}, disable_env_checker=True)
     if "gymie-test/Faulty-v0" not in gymnasium.registry:
         gymnasium.register("gymie-test/Faulty-v0", entry_point=FaultyEnv, disable_env_checker=True)
+    if "gymie-test/Image-v0" not in gymnasium.registry:
+        gymnasium.register("gymie-test/Image-v0", entry_point=ImageEnv, disable_env_checker=True)
     if NEEDS_MISSING not in gymnasium.registry:  # a third-party env whose package is not installed
         gymnasium.register(NEEDS_MISSING, entry_point="gymie_test_not_installed.envs:Game")
 
