@@ -44,7 +44,7 @@ class InstanceStats:
         """Count one step (a batch of them for a vector env)."""
         try:
             if type(terminated) is np.ndarray:
-                self._record_batch(reward, terminated | truncated)
+                self._record_batch(np.asarray(reward), terminated, truncated)
                 return
             self.steps += 1
             self.reward = reward
@@ -57,20 +57,23 @@ class InstanceStats:
         except (TypeError, ValueError):
             self.reward = None
 
-    def _record_batch(self, reward: Any, done: Any) -> None:
-        rewards = np.asarray(reward, dtype=np.float64)
-        if self._batch is None or self._batch.shape != rewards.shape:
-            self._batch = np.zeros_like(rewards)
-        self._batch += rewards
-        self.steps += rewards.size
-        self.reward = float(rewards.mean())
-        if done.any():
-            finished = self._batch[done]
+    def _record_batch(self, rewards: Any, terminated: Any, truncated: Any) -> None:
+        # A handful of NumPy calls, none allocating but when an episode ends: a 1024-env batch
+        # cost ~20 µs here with the obvious (asarray, mean, |, any).
+        batch = self._batch
+        if batch is None or batch.shape != rewards.shape:
+            batch = self._batch = np.zeros(rewards.shape, np.float64)
+        np.add(batch, rewards, out=batch)
+        self.steps += batch.size
+        self.reward = float(np.add.reduce(rewards, dtype=np.float64, axis=None)) / max(batch.size, 1)
+        if terminated.any() or truncated.any():
+            done = terminated | truncated
+            finished = batch[done]
             self.episodes += finished.size
             self.last_return = float(finished[-1])
             self.returns.extend(finished.tolist())
-            self._batch[done] = 0.0
-        self.episode_return = float(self._batch[0])
+            batch[done] = 0.0
+        self.episode_return = float(batch.flat[0]) if batch.size else 0.0
 
     def restart(self) -> None:
         """A reset: the running episode is dropped (it did not end, so it is not counted)."""
