@@ -19,6 +19,8 @@ Importing this module imports eventlet.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import struct
 import threading
 from collections.abc import Callable
@@ -104,6 +106,8 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reader: FrameReader | None = FrameReader(self.socket, self.max_frame_length)
+        with contextlib.suppress(OSError):  # the tail of a large reply must not wait for an ACK
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def wait(self) -> Any:
         """The next message (``str`` text, ``bytes`` binary); None once the connection is closed."""
