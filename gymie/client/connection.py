@@ -53,7 +53,7 @@ def encode_request(request: dict[str, Any], encoding: Encoding) -> str | bytes:
     return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json_compact(request)
 
 
-def decode_reply(frame: str | bytes | bytearray | codec.Frame) -> Any:
+def decode_reply(frame: str | bytes | bytearray | memoryview | codec.Frame) -> Any:
     """One reply frame: a binary frame is msgpack, a text frame JSON; arrays come back writable.
 
     Raises:
@@ -66,7 +66,7 @@ def decode_reply(frame: str | bytes | bytearray | codec.Frame) -> Any:
             return codec.decode_json(frame)
         return codec.decode_msgpack(frame, writable=True)
     except ValueError:
-        head = bytes(frame)[:80] if isinstance(frame, codec.Frame) else frame[:80]
+        head = frame[:80] if isinstance(frame, str) else bytes(frame)[:80]
         raise InvalidMessage(repr(head)) from None
 
 
@@ -167,6 +167,7 @@ class WebSocketConnection:
         self.encoding = calls.encoding
         self.timeout = timeout
         self.closed = False
+        self.borrow = True  # large replies are decoded from the transport's buffer, not a copy
         self._lock = threading.Lock()
 
     def call(self, method: str, params: Params | None = None, *, timeout: float | None = None) -> Any:
@@ -185,7 +186,7 @@ class WebSocketConnection:
 
     def _receive(self, rid: int, timeout: float | None) -> Any:
         while True:
-            reply = decode_reply(self.ws.recv(timeout))
+            reply = decode_reply(self.ws.recv(timeout, borrow=self.borrow))
             # Replies to calls that timed out earlier carry smaller ids; an id of None
             # is the server failing to read our request at all.
             if not isinstance(reply, dict) or reply.get("id") in (rid, None):

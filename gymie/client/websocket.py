@@ -79,8 +79,12 @@ class Transport(Protocol):
         """Send one message: text for ``str``, binary for ``bytes``."""
         ...
 
-    def recv(self, timeout: float | None) -> str | bytes | bytearray:
-        """The next message; TimeoutError after ``timeout`` s; ConnectionError once closed."""
+    def recv(self, timeout: float | None, borrow: bool = False) -> str | bytes | bytearray | memoryview:
+        """The next message; TimeoutError after ``timeout`` s; ConnectionError once closed.
+
+        ``borrow=True``: a large binary message may come as a view of a buffer the next
+        ``recv`` reuses (decode it before then).
+        """
         ...
 
     def close(self) -> None:
@@ -127,7 +131,7 @@ class _Websockets:
         except ConnectionClosed as exc:
             raise ConnectionError(f"gymie server closed the connection: {exc}") from exc
 
-    def recv(self, timeout: float | None) -> str | bytes:
+    def recv(self, timeout: float | None, borrow: bool = False) -> str | bytes:
         try:
             return self.ws.recv(timeout)
         except ConnectionClosed as exc:
@@ -172,7 +176,9 @@ class WebSocket:
         self._timeout: float | None = -1.0  # what the socket is set to; -1: not set yet
         self._message: list[bytes | bytearray] = []  # the frames of a message not yet complete
         self._opcode = BINARY
-        self._payload: tuple[int, int, bytearray, int] | None = None  # (fin+opcode, n, buffer, have)
+        self._payload: tuple[int, int, bytearray | memoryview, int] | None = None  # (first, n, buffer, have)
+        self._scratch = bytearray(CHUNK)
+        self._lent = bytearray()  # the buffer of borrowed messages
         deadline = None if open_timeout is None else time.monotonic() + open_timeout
         if sock is None:
             sock = socket.create_connection((uri.host, uri.port), timeout=open_timeout)
@@ -264,8 +270,11 @@ class WebSocket:
 
     # -- receiving ---------------------------------------------------------------------
 
-    def recv(self, timeout: float | None) -> str | bytes | bytearray:
+    def recv(self, timeout: float | None, borrow: bool = False) -> str | bytes | bytearray | memoryview:
         """The next message: ``str`` (text), ``bytes`` or ``bytearray`` (binary); pings are answered.
+
+        ``borrow=True``: a large binary message may be a ``memoryview`` of a buffer that the next
+        call reuses (no allocation, no zero-filling): decode it before calling again.
 
         Raises:
             TimeoutError: none in ``timeout`` seconds (what has arrived is kept for the next call).
@@ -275,7 +284,7 @@ class WebSocket:
             raise ConnectionError("gymie server closed the connection")
         self._set_timeout(timeout)
         while True:
-            first, payload = self._frame()
+            first, payload = self._frame(borrow)
             opcode = first & 0x0F
             if first & 0x70 or opcode in (3, 4, 5, 6, 7) or opcode > PONG:
                 self._fail(1002, "reserved bits or opcode")
@@ -290,11 +299,10 @@ class WebSocket:
                 self._opcode = opcode
             elif not self._message:
                 self._fail(1002, "a continuation frame with no message to continue")
-            if not first & 0x80:
-                self._message.append(payload)
-                continue
-            if self._message:
-                self._message.append(payload)
+            if not first & 0x80 or self._message:  # a fragment: kept (so copied if borrowed)
+                self._message.append(bytes(payload) if isinstance(payload, memoryview) else payload)
+                if not first & 0x80:
+                    continue
                 payload, self._message = b"".join(self._message), []
             if self._opcode != TEXT:
                 return payload
@@ -303,8 +311,8 @@ class WebSocket:
             except UnicodeDecodeError:
                 self._fail(1007, "invalid UTF-8 in a text message")
 
-    def _frame(self) -> tuple[int, bytes | bytearray]:
-        """The next frame's first byte and payload."""
+    def _frame(self, borrow: bool) -> tuple[int, bytes | bytearray | memoryview]:
+        """The next frame's first byte and payload (a large one into a lent buffer if ``borrow``)."""
         if self._payload is not None:
             return self._finish_payload()
         buf = self._buf
@@ -329,7 +337,7 @@ class WebSocket:
                         del buf[: head + n]
                         return first, payload
                     if n >= DIRECT:
-                        target = bytearray(n)
+                        target = self._lend(n) if borrow else bytearray(n)
                         have = size - head
                         target[:have] = memoryview(buf)[head:]
                         buf.clear()
@@ -337,7 +345,12 @@ class WebSocket:
                         return self._finish_payload()
             self._fill()
 
-    def _finish_payload(self) -> tuple[int, bytearray]:
+    def _lend(self, n: int) -> memoryview:
+        if len(self._lent) < n:
+            self._lent = bytearray(n)
+        return memoryview(self._lent)[:n]
+
+    def _finish_payload(self) -> tuple[int, bytearray | memoryview]:
         assert self._payload is not None
         first, n, target, have = self._payload
         view = memoryview(target)
@@ -354,10 +367,10 @@ class WebSocket:
         return first, target
 
     def _fill(self) -> None:
-        chunk = self.sock.recv(CHUNK)
-        if not chunk:
+        got = self.sock.recv_into(self._scratch)
+        if not got:
             self._lost()
-        self._buf += chunk
+        self._buf += memoryview(self._scratch)[:got]
 
     def _check_size(self, n: int) -> None:
         limit = self.max_size
