@@ -142,3 +142,23 @@ def test_options_it_lacks_go_to_websockets_own_client() -> None:
             assert ws.recv(TIMEOUT) == "hello"
             ws.close()
             assert ws.closed
+
+
+def test_borrowed_messages_come_in_a_reused_buffer() -> None:
+    first, second = bytes(range(256)) * 500, bytes(reversed(range(256))) * 400  # past a 64 KiB read
+
+    def handler(ws: ServerConnection) -> None:
+        ws.recv()
+        ws.send(first)
+        ws.send(second)
+        ws.send([second[:90_000], second[90_000:]])  # fragments: kept, so not borrowed
+
+    with server(handler, max_size=None) as url:
+        ws = WebSocket(url, max_size=None)
+        ws.send(b"go")
+        got = ws.recv(TIMEOUT, borrow=True)
+        assert isinstance(got, memoryview) and got == first
+        again = ws.recv(TIMEOUT, borrow=True)
+        assert again == second and again.obj is got.obj  # the same buffer, reused
+        assert ws.recv(TIMEOUT, borrow=True) == second
+        ws.close()
