@@ -33,6 +33,7 @@ from gymie.exceptions import (
     WorkerCrashed,
 )
 from gymie.excerpts import EXCERPT_BYTES, excerpt
+from gymie.logs import RateLimit
 from gymie.methods import METHODS, Context
 from gymie.params import ParamsCheck
 from gymie.protocol import (
@@ -51,7 +52,15 @@ from gymie.protocol import (
 from gymie.registry import EnvRegistry, Method, MethodRegistry, OverrideRegistry
 from gymie.settings import Settings
 
-__all__ = ["MSGPACK_SUBPROTOCOL", "SUBPROTOCOLS", "Dispatcher", "Observer", "Session", "as_gymie_error"]
+__all__ = [
+    "MSGPACK_SUBPROTOCOL",
+    "SUBPROTOCOLS",
+    "Dispatcher",
+    "Observer",
+    "RateLimit",
+    "Session",
+    "as_gymie_error",
+]
 
 log = logging.getLogger("gymie")
 _session_ids = itertools.count(1)
@@ -363,27 +372,6 @@ def as_gymie_error(exc: BaseException) -> GymieError:
         more = f" ({suppressed} more like it in the last minute not logged)" if suppressed else ""
         log.error("unexpected error: %s: %s%s", type(exc).__name__, message, more, exc_info=exc)
     return InternalError(message)
-
-
-class RateLimit:
-    """Lets each key through at most once per ``period`` seconds and counts the rest."""
-
-    def __init__(self, period: float = 60.0, keys: int = 1024) -> None:
-        self.period, self.keys = period, keys
-        self._seen: dict[Any, tuple[float, int]] = {}
-
-    def admit(self, key: Any) -> int | None:
-        """None when ``key`` must stay quiet; else how many were held back since it last passed."""
-        now = time.monotonic()
-        last, held = self._seen.get(key, (-self.period, 0))
-        if now - last < self.period:
-            self._seen[key] = (last, held + 1)
-            return None
-        if len(self._seen) >= self.keys:  # forget the oldest half: the table stays bounded
-            for old in sorted(self._seen, key=lambda k: self._seen[k][0])[: self.keys // 2]:
-                del self._seen[old]
-        self._seen[key] = (now, 0)
-        return held
 
 
 _unexpected = RateLimit()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import warnings
-from typing import TextIO
+from typing import Any, TextIO
 
 from gymie.settings import LOG_FORMAT
 
@@ -58,3 +59,24 @@ def log_warning(
     ``logging.captureWarnings`` would add the file, line number and source line, on two lines.
     """
     logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
+
+
+class RateLimit:
+    """Lets each key through at most once per ``period`` seconds and counts the rest."""
+
+    def __init__(self, period: float = 60.0, keys: int = 1024) -> None:
+        self.period, self.keys = period, keys
+        self._seen: dict[Any, tuple[float, int]] = {}
+
+    def admit(self, key: Any) -> int | None:
+        """None when ``key`` must stay quiet; else how many were held back since it last passed."""
+        now = time.monotonic()
+        last, held = self._seen.get(key, (-self.period, 0))
+        if now - last < self.period:
+            self._seen[key] = (last, held + 1)
+            return None
+        if len(self._seen) >= self.keys:  # forget the oldest half: the table stays bounded
+            for old in sorted(self._seen, key=lambda k: self._seen[k][0])[: self.keys // 2]:
+                del self._seen[old]
+        self._seen[key] = (now, 0)
+        return held

@@ -14,7 +14,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.http11 import Response
 from websockets.sync.server import ServerConnection, serve
 
-from gymie.client.websocket import WebSocket, _Websockets, open_websocket
+from gymie.client.transport import Websockets, open_websocket
+from gymie.client.websocket import WebSocket
 from tests.conftest import SCALE, TIMEOUT
 
 
@@ -136,7 +137,7 @@ def test_options_it_lacks_go_to_websockets_own_client() -> None:
     with server(echo) as url:
         fast = open_websocket(url, None, open_timeout=TIMEOUT)
         other = open_websocket(url, None, open_timeout=TIMEOUT, ping_interval=None)
-        assert isinstance(fast, WebSocket) and isinstance(other, _Websockets)
+        assert isinstance(fast, WebSocket) and isinstance(other, Websockets)
         for ws in (fast, other):
             ws.send("hello")
             assert ws.recv(TIMEOUT) == "hello"

@@ -20,7 +20,7 @@ import msgpack
 from websockets.exceptions import InvalidStatus
 
 from gymie import codec, protocol
-from gymie.client.websocket import Transport, open_websocket
+from gymie.client.transport import Transport, open_websocket
 from gymie.exceptions import InvalidMessage, from_wire
 
 if TYPE_CHECKING:
