@@ -125,12 +125,24 @@ def _unpack_ext(code: int, data: bytes, copy: bool = False) -> np.ndarray[Any, A
 def _simple_header(data: bytes) -> tuple[str, list[int], int] | None:
     """``(dtype, shape, where the raw bytes start)`` of a payload packed as gymie packs one; else None.
 
-    The generic path (``msgpack.unpackb``) would copy the raw bytes; this reads only the header.
+    The generic path (``msgpack.unpackb``) would copy the raw bytes; this reads only the header,
+    or finds it among the last few read (an env sends the same dtype and shape every step).
     """
+    for head, known in _RECENT:
+        if data.startswith(head):
+            return known
     try:
-        return _read_header(data)
+        found = _read_header(data)
     except (IndexError, UnicodeDecodeError):  # truncated: the generic path says what is wrong
         return None
+    if found is not None:
+        _RECENT.insert(0, (data[: found[2]], found))
+        del _RECENT[8:]
+    return found
+
+
+_RECENT: list[tuple[bytes, tuple[str, list[int], int]]] = []
+"""The last headers read: ``(its bytes, what they say)``; the bin header in them fixes the length."""
 
 
 def _read_header(data: bytes) -> tuple[str, list[int], int] | None:
