@@ -7,8 +7,9 @@ TCP rows) sends a 94-byte legacy step request, a 94-byte msgpack-like binary fra
 8 KiB binary frame (1024 int64 actions), and a 10-byte request answered with a 100,900-byte
 frame (a Pong observation). Reported: round trips/s, p50 µs, and server CPU µs per
 message. The gap between the eventlet WebSocket rows and the bare-TCP rows is eventlet's share
-of gymie's per-step cost; ``+mask`` unmasks with ``patches.fast_apply_mask``, as gymie/server/green.py
-now does. The machine is noisy: prefer many short rounds (``--seconds 0.3 --rounds 12``).
+of gymie's per-step cost; ``gymie-ws`` is gymie's own WebSocket (``gymie.server.websocket``: one
+``recv`` for what has arrived, replies sent with one ``sendmsg``), eventlet's handshake in front.
+The machine is noisy: prefer many short rounds (``--seconds 0.3 --rounds 12``).
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ import sys, warnings
 warnings.simplefilter("ignore")
 sys.path.insert(0, {bench!r})
 mode = {mode!r}
-if mode.startswith("eventlet"):
+if mode.startswith("eventlet") or mode == "gymie-ws":
     import eventlet
     from eventlet import websocket, wsgi
-    import patches
     if mode.startswith("eventlet-tcp"):
         def serve(sock):
             while (data := sock.recv(1 << 16)):
@@ -47,12 +47,16 @@ if mode.startswith("eventlet"):
             conn, _ = listener.accept()
             pool.spawn_n(serve, conn)
     else:
-        @websocket.WebSocketWSGI
         def echo(ws):
-            if "+mask" in mode:
-                ws._apply_mask = patches.fast_apply_mask
+            send = ws.send_message if mode == "gymie-ws" else ws.send
             while (message := ws.wait()) is not None:
-                ws.send(bytes(int(message[4:])) if message[:4] == b"big:" else message)
+                send(bytes(int(message[4:])) if message[:4] == b"big:" else message)
+        if mode == "gymie-ws":
+            sys.path.insert(0, {root!r})
+            from gymie.server.websocket import GymieWebSocketWSGI
+            echo = GymieWebSocketWSGI(echo, 1 << 24)
+        else:
+            echo = websocket.WebSocketWSGI(echo)
         listener = eventlet.listen(("127.0.0.1", 0))
         print("listening on ws://127.0.0.1:%d/gym" % listener.getsockname()[1], flush=True)
         wsgi.server(listener, echo, log_output=False)
@@ -69,7 +73,7 @@ else:  # blocking TCP, one thread per connection
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 """
 
-MODES = ["blocking-tcp", "eventlet-tcp", "eventlet-ws", "eventlet-ws+mask"]
+MODES = ["blocking-tcp", "eventlet-tcp", "eventlet-ws", "gymie-ws"]
 PAYLOADS = {
     "94 B text": json.dumps({"method": "step", "params": {"instance_id": "f" * 32, "action": 1}}),
     "94 B binary": bytes(94),
@@ -130,7 +134,7 @@ def main() -> None:
     started = {}
     try:
         for mode in args.modes.split(","):
-            code = SERVER.format(bench=str(servers.BENCH), mode=mode)
+            code = SERVER.format(bench=str(servers.BENCH), root=str(servers.ROOT), mode=mode)
             env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
             started[mode] = servers.Server(mode, [sys.executable, "-c", code], servers.ROOT, env).start()
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
