@@ -58,37 +58,59 @@ def stdlib_json() -> None:
     """
     import json
 
-    from gymie import codec, methods
+    from gymie import codec
+    from gymie.methods import legacy
 
     strict = json.JSONEncoder(allow_nan=False).encode
+    compact = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 
-    def encode_json(value: Any) -> str:
-        return strict(codec.jsonable(value))
+    def encode_json_frame(value: Any, *, spaced: bool = True) -> str:
+        return (strict if spaced else compact)(codec.jsonable(value))
 
     def decode_json(raw: str | bytes) -> Any:
         return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
 
-    codec.encode_json = encode_json  # core.py and connection.py call codec.encode_json
+    codec.encode_json_frame = encode_json_frame  # core.py looks it up on the module
     codec.decode_json = decode_json
-    methods.encode_json = encode_json  # methods.py imported it by name
+    legacy.encode_json_frame = encode_json_frame  # methods/legacy.py imported it by name
 
 
-def compact_rpc() -> None:
-    """JSON-RPC replies without spaces: in ``gymie/core.py`` ``Dispatcher._encode``, encode with
-    ``codec.encode_json_compact`` instead of ``codec.encode_json`` (legacy frames keep the latter).
+def lean() -> None:
+    """Not a proposal: a bound. A plain legacy step with none of gymie's bookkeeping.
 
-    Patched here through ``codec.encode_json``, which only ``core`` (and the client's
-    ``connection.encode_request``) look up on the module; ``methods`` holds its own reference.
+    The instance looked up, ``env.step`` called on the raw env, the reply encoded: no ownership
+    check, action conversion, adapter, statistics, limits, observer or error mapping. What
+    is left between this and 0.5.4 is the transport, the env and the codec.
     """
-    from gymie import codec
+    from gymie import codec, core
+    from gymie.protocol import Reply
 
-    codec.encode_json = codec.encode_json_compact
+    general = core.Dispatcher._plain_step
+
+    def plain_step(self: Any, message: Any, session: Any) -> Any:
+        params = message.get("params")
+        if message.get("method") != "step" or type(params) is not dict or session.rpc or len(message) != 2:
+            return general(self, message, session)
+        instance = self.envs._instances[params["instance_id"]]
+        obs, reward, terminated, truncated, info = instance.adapter.env.step(params["action"])
+        done = terminated or truncated
+        if done:
+            info = {**info, "TimeLimit.truncated": truncated and not terminated}
+        return Reply((codec.encode_json((obs, reward, done, info)),))
+
+    core.Dispatcher._plain_step = plain_step  # type: ignore[method-assign]
 
 
-EXPERIMENTS: dict[str, Callable[[], None]] = {"stub": stub, "timed": timed, "stdlib_json": stdlib_json}
-# Proposed per-step changes go here, one function each, until they land in gymie/. The first three
-# (a shared msgpack payload Packer, a fast params check, plain-int Discrete actions) have landed.
-PATCHES: dict[str, Callable[[], None]] = {"compact_rpc": compact_rpc}
+EXPERIMENTS: dict[str, Callable[[], None]] = {
+    "stub": stub,
+    "timed": timed,
+    "stdlib_json": stdlib_json,
+    "lean": lean,
+}
+# Proposed per-step changes go here, one function each, until they land in gymie/. Those so far
+# (a shared msgpack payload Packer, a fast params check, plain-int Discrete actions, compact
+# JSON-RPC text) have landed.
+PATCHES: dict[str, Callable[[], None]] = {}
 
 
 def apply(names: str) -> list[str]:
