@@ -70,7 +70,7 @@ def stdlib_json() -> None:
     def decode_json(raw: str | bytes) -> Any:
         return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
 
-    codec.encode_json_frame = encode_json_frame  # core.py looks it up on the module
+    codec.encode_json_frame = encode_json_frame  # replies.py looks it up on the module
     codec.decode_json = decode_json
     legacy.encode_json_frame = encode_json_frame  # methods/legacy.py imported it by name
 

@@ -18,13 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import msgpack
-
 from gymie import codec, limits
 from gymie.envs import Backend
 from gymie.exceptions import (
     GymieError,
-    InternalError,
     InvalidMessage,
     InvalidParams,
     InvalidRequest,
@@ -32,7 +29,7 @@ from gymie.exceptions import (
     StepTimeout,
     WorkerCrashed,
 )
-from gymie.excerpts import EXCERPT_BYTES, excerpt
+from gymie.excerpts import EXCERPT_BYTES
 from gymie.logs import RateLimit
 from gymie.methods import METHODS, Context
 from gymie.params import ParamsCheck
@@ -50,6 +47,7 @@ from gymie.protocol import (
     rpc_result,
 )
 from gymie.registry import EnvRegistry, Method, MethodRegistry, OverrideRegistry
+from gymie.replies import as_gymie_error, encode_response, join_batch, whole
 from gymie.settings import Settings
 
 __all__ = [
@@ -145,7 +143,7 @@ class Dispatcher:
             self._observe("", 0.0, err)
             if session.rpc:
                 return self._encode(rpc_error(None, err), session)
-            return Reply.closing(err.close_code, _reason(err))
+            return Reply.closing(err.close_code, err.close_reason)
         if type(message) is dict:
             reply = self._plain_step(message, session)
             if reply is not None:
@@ -195,7 +193,7 @@ class Dispatcher:
             self._observe("step", started, err)
             if rpc:
                 return self._encode(rpc_error(rid, err), session)
-            return Reply.closing(err.close_code, _reason(err))
+            return Reply.closing(err.close_code, err.close_reason)
         self._observe("step", started, None)
         return self._encode(answer, session) if rpc else Reply.send(answer)
 
@@ -222,7 +220,7 @@ class Dispatcher:
         except Exception as exc:
             err = as_gymie_error(exc)
             self._observe(name, started, err)
-            return Reply.closing(err.close_code, _reason(err))
+            return Reply.closing(err.close_code, err.close_reason)
         self._observe(name, started, None)
         return reply
 
@@ -245,9 +243,9 @@ class Dispatcher:
                 self.yield_hook()
             reply = self._rpc_one(item, session)
             if reply is not None:
-                frames.append(_whole(self._encode_one(reply, session, room)))
+                frames.append(whole(encode_response(reply, session.msgpack, room)))
                 room -= len(frames[-1])
-        return Reply.send(_join(frames, session.msgpack)) if frames else Reply()
+        return Reply.send(join_batch(frames, session.msgpack)) if frames else Reply()
 
     def _rpc_one(self, message: Any, session: Session) -> dict[str, Any] | None:
         started = time.perf_counter()
@@ -262,7 +260,7 @@ class Dispatcher:
                 raise MethodNotFound(request.method)
             result = method.rpc(session.ctx, self._call(method, request, session.ctx))
             # JSON would build a list per array: refuse a reply too large before. msgpack only
-            # copies bytes; _encode_one refuses it once built (a worker checks before, off the hub).
+            # copies bytes; encode_response refuses it once built (a worker checks before, off the hub).
             limit = self.settings.max_reply_size
             if not session.msgpack and (floor := limits.reply_floor(result, True)) > limit:
                 limits.check_reply(floor, limit, request.method)
@@ -316,27 +314,7 @@ class Dispatcher:
             raise InvalidMessage(_text(raw)) from None
 
     def _encode(self, payload: dict[str, Any], session: Session) -> Reply:
-        return Reply.send(self._encode_one(payload, session, self.settings.max_reply_size))
-
-    def _encode_one(self, payload: dict[str, Any], session: Session, room: int) -> str | bytes | codec.Frame:
-        """One response, encoded; an error in its place if it does not encode or takes over ``room`` bytes.
-
-        A large one comes as a :class:`~gymie.codec.Frame` (its arrays' memory or its text's
-        pieces, not joined).
-        """
-        encode = codec.encode_msgpack_frame if session.msgpack else _encode_json_compact
-        try:
-            frame = encode(payload)
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            error: GymieError = InternalError(f"reply could not be encoded: {excerpt(str(exc))}")
-        else:
-            if len(frame) <= room:
-                return frame
-            error = limits.too_large(len(frame), room, "", exact=True)
-        try:
-            return encode(rpc_error(payload.get("id"), error))
-        except (TypeError, ValueError, OverflowError):  # the id itself (an int past 64 bits in msgpack)
-            return encode(rpc_error(None, error))
+        return Reply.send(encode_response(payload, session.msgpack, self.settings.max_reply_size))
 
 
 _STEP_PARAMS = frozenset({"instance_id", "action"})
@@ -345,56 +323,6 @@ _STEP_PARAMS = frozenset({"instance_id", "action"})
 def _plain_id(rid: Any) -> bool:
     """A str, or an int that both encodings carry back (the general path judges the others)."""
     return type(rid) is str or (type(rid) is int and -(2**63) <= rid < 2**64)
-
-
-def _encode_json_compact(value: Any) -> str | codec.Frame:
-    return codec.encode_json_frame(value, spaced=False)
-
-
-def _whole(frame: str | bytes | codec.Frame) -> str | bytes:
-    """A batch's member in one piece (a batch reply is one array of them)."""
-    if not isinstance(frame, codec.Frame):
-        return frame
-    return bytes(frame).decode("utf-8") if frame.text else bytes(frame)
-
-
-def as_gymie_error(exc: BaseException) -> GymieError:
-    """Every exception becomes a GymieError; unexpected ones are logged with their traceback.
-
-    The same unexpected error (type and message) is logged at most once a minute, with a count
-    of the ones left out: a client repeating a request that trips a bug cannot flood the log.
-    """
-    if isinstance(exc, GymieError):
-        return exc
-    message = excerpt(_safe_str(exc))
-    suppressed = _unexpected.admit((type(exc).__name__, message))
-    if suppressed is not None:
-        more = f" ({suppressed} more like it in the last minute not logged)" if suppressed else ""
-        log.error("unexpected error: %s: %s%s", type(exc).__name__, message, more, exc_info=exc)
-    return InternalError(message)
-
-
-_unexpected = RateLimit()
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<{type(exc).__name__}>"
-
-
-def _reason(err: GymieError) -> str:
-    """The legacy close reason (excerpts keep it cheap whatever the subject)."""
-    return err.close_reason
-
-
-def _join(frames: list[str | bytes], binary: bool) -> str | bytes:
-    """Encoded responses as one batch reply: a (compact) JSON array or a msgpack array."""
-    if binary:
-        header: bytes = msgpack.Packer().pack_array_header(len(frames))
-        return header + b"".join(frame for frame in frames if isinstance(frame, bytes))
-    return "[" + ",".join(frame for frame in frames if isinstance(frame, str)) + "]"
 
 
 def _text(raw: str | bytes) -> str:

@@ -37,6 +37,7 @@ CORE = {
     "gymie.envs",
     "gymie.vector",
     "gymie.registry",
+    "gymie.replies",
     "gymie.core",
 }
 """The I/O-free core: above ``api``, knows no transport, backend or client."""
