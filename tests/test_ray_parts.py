@@ -25,10 +25,10 @@ from gymnasium.vector import AutoresetMode
 from gymie import api, cli, vector
 from gymie.backends import batches
 from gymie.backends.local import LocalBackend
-from gymie.backends.process import BlockingRuntime
 from gymie.backends.ray import waker
 from gymie.backends.ray.host import EnvHost
 from gymie.backends.ray.sharded import ShardedEnv
+from gymie.backends.remote import BlockingRuntime
 from gymie.encoded import Encoded
 from gymie.envs import make_adapter
 from gymie.exceptions import InvalidParams, WorkerCrashed

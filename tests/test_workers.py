@@ -17,6 +17,7 @@ import pytest
 
 from gymie import api
 from gymie.backends import process as workers
+from gymie.backends import remote, worker_env
 from gymie.compat import adapt
 from gymie.core import Dispatcher
 from gymie.envs import make_adapter
@@ -77,7 +78,7 @@ def test_env_exceptions_come_back_as_themselves(worker: workers.WorkerEnv) -> No
     worker.reset()
     with pytest.raises(ValueError, match="bad action 7") as raised:
         worker.step(7)
-    assert isinstance(raised.value.__cause__, workers.RemoteTraceback)
+    assert isinstance(raised.value.__cause__, remote.RemoteTraceback)
     assert "in step" in str(raised.value.__cause__)
     assert worker.step(1)[1] == 1.0 and not worker.dead  # the worker carries on
 
@@ -160,7 +161,7 @@ def test_a_worker_whose_server_goes_away_closes_its_env(tmp_path: Path) -> None:
     assert faults.traced(trace) == ["made", "closed"] and proxy.process.exitcode == 0
     proxy.dead = True
     LIVE.discard(proxy)
-    workers._live.discard(proxy)
+    worker_env._live.discard(proxy)
 
 
 def test_ctrl_c_does_not_reach_workers(worker: workers.WorkerEnv) -> None:
@@ -247,8 +248,8 @@ def test_an_exception_that_does_not_rebuild_is_a_remote_error_with_its_message()
     from gymie.backends.worker import error_info
 
     info = error_info(Unpicklable(1, 2))
-    rebuilt = workers.rebuild(info)
-    assert isinstance(rebuilt, workers.RemoteError) and str(rebuilt) == "1/2"
+    rebuilt = remote.rebuild(info)
+    assert isinstance(rebuilt, remote.RemoteError) and str(rebuilt) == "1/2"
     assert rebuilt.type_name.endswith("Unpicklable") and "Unpicklable: 1/2" in str(rebuilt.__cause__)
 
 
@@ -256,4 +257,4 @@ def test_an_exception_that_does_not_rebuild_is_a_remote_error_with_its_message()
     ("code", "words"), [(0, "exited with status 0"), (-9, "killed by SIGKILL"), (None, "is unresponsive")]
 )
 def test_describe_exit(code: int | None, words: str) -> None:
-    assert workers.describe_exit(code) == words
+    assert worker_env.describe_exit(code) == words

@@ -76,25 +76,8 @@ class WorkerOptions(NamedTuple):
     memory_mb: int | None = None
 
 
-class RemoteError(Exception):
-    """An exception from a worker that could not be sent back as itself; ``str()`` is its message."""
-
-    def __init__(self, message: str, type_name: str) -> None:
-        super().__init__(message)
-        self.type_name = type_name
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class RemoteTraceback(Exception):
-    """The traceback of an exception raised in a worker, attached as its ``__cause__``."""
-
-    def __str__(self) -> str:
-        return f"\n\n(in the worker process)\n{self.args[0]}"
-
-
 ErrorInfo = tuple[bytes | None, str, str, str]
+"""An exception as a worker sends it (:func:`error_info`); ``remote.rebuild`` raises it again."""
 
 
 def error_info(exc: BaseException) -> ErrorInfo:

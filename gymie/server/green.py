@@ -29,7 +29,7 @@ class _TimedOut(Exception):
 
 
 class GreenRuntime:
-    """The ``gymie.backends.process.Runtime`` of a server: waits park the green thread, not the hub.
+    """The ``gymie.backends.remote.Runtime`` of a server: waits park the green thread, not the hub.
 
     ``on_exit``, when set, runs after a watched worker died while idle (the server uses it to
     forget that worker's instance at once).

@@ -11,12 +11,12 @@ from typing import Any
 import ray
 from ray import cloudpickle as _cloudpickle
 
-from gymie.backends.process import BlockingRuntime
 from gymie.backends.ray import cluster
 from gymie.backends.ray.host import EnvHost
 from gymie.backends.ray.proxy import ActorEnv
 from gymie.backends.ray.sharded import ShardedEnv
 from gymie.backends.ray.waker import Runtime
+from gymie.backends.remote import BlockingRuntime
 from gymie.compat import EnvAdapter
 from gymie.exceptions import InternalError, InvalidParams
 from gymie.settings import Settings

@@ -24,9 +24,8 @@ from typing import Any
 import ray
 from ray.exceptions import ActorUnavailableError, RayError, RayTaskError
 
-from gymie.backends.process import rebuild
 from gymie.backends.ray.waker import Runtime, wait
-from gymie.compat import EnvAdapter
+from gymie.backends.remote import RemoteAdapter, rebuild
 from gymie.exceptions import InternalError, LimitExceeded, StepTimeout, WorkerCrashed
 
 log = logging.getLogger("gymie")
@@ -37,40 +36,26 @@ CLOSE_TIMEOUT = 10.0
 """Seconds ``env.close()`` may take in an actor (or the step timeout, if set)."""
 
 
-class ActorEnv(EnvAdapter):
+class ActorEnv(RemoteAdapter):
     """An EnvAdapter whose env lives in a Ray actor (``gymie.backends.ray.host.EnvHost``).
 
     Calls are serialised per env. ``dead`` turns True when the actor died or was killed; every
-    later call raises WorkerCrashed. As with a worker process, ``wire_encoding`` (set by ``make``)
-    has the actor encode the big arrays of results itself, and :meth:`describe_space` describes
-    spaces there.
+    later call raises WorkerCrashed. As with a worker process, the actor encodes the big arrays
+    of results itself (``wire_encoding``), and :meth:`describe_space` describes spaces there.
     """
-
-    wire_encoding: str | None = None
-    _ENCODED = frozenset({"reset", "step", "render", "sample_action"})
 
     def __init__(
         self, actor: Any, name: str, runtime: Runtime, timeout: float | None, registry: set[Any]
     ) -> None:
-        # No super().__init__(): the env, its spaces and its seed live in the actor.
-        self.env = self
+        super().__init__()
         self.actor = actor
         self.name = name
         self.timeout = timeout
-        self.dead = False
-        self.exit_reason = ""
         self.where: dict[str, Any] = {"node_id": None, "hostname": None, "pid": None}
         self._runtime = runtime
         self._lock = runtime.lock()
         self._registry = registry
         self._registry.add(self)
-        self._attributes: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        attributes = self.__dict__.get("_attributes", {})
-        if name in attributes:
-            return attributes[name]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     # -- starting -----------------------------------------------------------
 
@@ -96,29 +81,9 @@ class ActorEnv(EnvAdapter):
         if not ok:
             self.kill("failed to build its env")
             raise rebuild(payload)
-        self._attributes = payload
-        self.observation_space = payload.get("observation_space")
-        self.action_space = payload.get("action_space")
+        self._adopt(payload)
 
     # -- calls --------------------------------------------------------------
-
-    def reset(
-        self, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        """Reset the env in the actor."""
-        return self.call("reset", seed=seed, options=options)  # type: ignore[no-any-return]
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        """Step the env in the actor."""
-        return self.call("step", action)  # type: ignore[no-any-return]
-
-    def sample_action(self) -> Any:
-        """Sample an action with the actor env's own RNG."""
-        return self.call("sample_action")
-
-    def render(self) -> Any:
-        """Render in the actor."""
-        return self.call("render")
 
     def location(self) -> dict[str, Any]:
         """The actor's node id, host and pid."""

@@ -20,8 +20,8 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 
 from gymie.backends import batches
-from gymie.backends.process import rebuild
 from gymie.backends.ray.waker import Runtime
+from gymie.backends.remote import rebuild
 from gymie.compat import EnvAdapter
 from gymie.exceptions import StepTimeout, WorkerCrashed
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 
 class Runtime(Protocol):
-    """What the Ray backend needs of the server's Runtime (``gymie.backends.process.Runtime``)."""
+    """What the Ray backend needs of the server's Runtime (``gymie.backends.remote.Runtime``)."""
 
     def wait_readable(self, fileno: int, timeout: float | None) -> bool:
         """Wait until ``fileno`` is readable; False when the timeout passed first."""
