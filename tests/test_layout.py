@@ -32,6 +32,7 @@ CORE = {
     "gymie.json_text",
     "gymie.msgpack_ext",
     "gymie.spaces",
+    "gymie.values",
     "gymie.dependencies",
     "gymie.compat",
     "gymie.envs",
