@@ -46,8 +46,9 @@ from gymnasium.spaces import GraphInstance
 
 from gymie import msgpack_ext
 from gymie.encoded import Encoded
-from gymie.json_text import NONFINITE, decode_json, encode_parts, graph_dict, jsonable
-from gymie.json_text import map_key as _key
+from gymie.json_text import decode_json, encode_parts
+from gymie.jsonable import NONFINITE, graph_dict, jsonable
+from gymie.jsonable import map_key as _key
 from gymie.msgpack_ext import NDARRAY_EXT, PACKED_KINDS
 
 __all__ = [

@@ -1,10 +1,7 @@
 r"""Strict JSON for gymie's frames, written by orjson and read by msgspec, both in C.
 
-:func:`jsonable` turns whatever an env returns into plain Python values; arrays become nested
-lists. Strict JSON has no ``Infinity`` or ``NaN``, so non-finite floats travel as the *strings*
-``"Infinity"``, ``"-Infinity"`` and ``"NaN"`` (JavaScript's ``Number(s)`` reads each back).
-Map keys are strings, converted the way :func:`json.dumps` converts them. Enum members travel
-as their value, UUIDs as their canonical string. (``bench/json_libs.py`` measured orjson,
+The text is that of ``json.dumps`` over :func:`~gymie.jsonable.jsonable`'s values (non-finite
+floats as strings, keys as json.dumps converts them). (``bench/json_libs.py`` measured orjson,
 msgspec and the stdlib against each other; ``bench/RESULTS.md``, "JSON library".)
 
 - :func:`encode_parts` with ``spaced=True`` gives ``json.dumps(jsonable(value))``'s text byte
@@ -34,11 +31,8 @@ msgspec and the stdlib against each other; ``bench/RESULTS.md``, "JSON library".
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
-from enum import Enum
 from typing import Any
-from uuid import UUID
 
 import msgspec
 import numpy as np
@@ -47,115 +41,8 @@ from gymnasium.spaces import GraphInstance
 
 from gymie import encoded
 from gymie.encoded import Encoded
+from gymie.jsonable import array_jsonable, graph_dict, jsonable, nonfinite
 from gymie.msgpack_ext import decode_msgpack
-
-NONFINITE: dict[str, float] = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
-"""The strings that stand for non-finite floats in JSON, and their values."""
-
-
-def jsonable(value: Any) -> Any:
-    """Convert ``value`` into plain values that :func:`json.dumps` encodes as strict JSON.
-
-    Raises:
-        TypeError: ``value`` holds something with no JSON form.
-    """
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is float:
-        return _float(value)
-    if kind is dict:
-        return {map_key(k): jsonable(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [jsonable(v) for v in value]
-    if kind is np.ndarray:
-        return _array_jsonable(value)
-    if isinstance(value, np.ndarray):
-        return _array_jsonable(value)
-    return _other_jsonable(value)
-
-
-def _other_jsonable(value: Any) -> Any:
-    # Subclasses and rarer types; kept out of jsonable() to keep its fast path short.
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, GraphInstance):
-        return jsonable(graph_dict(value))
-    if isinstance(value, Enum):  # its value, as json.dumps (and orjson) write an IntEnum or a StrEnum
-        return jsonable(value.value)
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {map_key(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, int):  # bool is final: only int subclasses get here
-        return int(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, float):
-        return _float(float(value))
-    if isinstance(value, UUID):  # as orjson writes one
-        return str(value)
-    if isinstance(value, Encoded):
-        return _encoded_jsonable(value)
-    raise TypeError(f"{value!r} of type {type(value).__name__} is not JSON serializable")
-
-
-def _encoded_jsonable(value: Encoded) -> Any:
-    data = value.data
-    if isinstance(data, str):
-        return encoded.splice().json_placeholder(data)
-    return jsonable(decode_msgpack(data))  # encoded for msgpack (another session's env, shared): decode it
-
-
-def _float(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-
-
-def _nonfinite(nested: Any) -> Any:
-    if isinstance(nested, list):
-        return [_nonfinite(v) for v in nested]
-    return _float(nested)
-
-
-def _array_jsonable(array: np.ndarray[Any, Any]) -> Any:
-    kind = array.dtype.kind
-    if kind in "biuU":
-        return array.tolist()
-    if kind == "f":
-        # One check for the whole array; the element walk only runs when something is non-finite.
-        values = array.tolist()
-        return values if _all_finite(array, values) else _nonfinite(values)
-    if kind == "O":
-        return jsonable(array.tolist())
-    raise TypeError(f"ndarray of dtype {array.dtype} is not JSON serializable")
-
-
-def _all_finite(array: np.ndarray[Any, Any], values: Any) -> bool:
-    if array.ndim == 1 and array.size <= 64:
-        # Cheaper than a NumPy call on a few elements; an inf or NaN anywhere makes the sum
-        # non-finite (an overflowing sum only costs the walk, which then changes nothing).
-        return math.isfinite(sum(values))
-    return bool(np.isfinite(array).all())
-
-
-def map_key(key: Any) -> str:
-    """The key json.dumps would write: ``"true"``, ``"false"``, ``"null"``, ``"Infinity"``; else ``str()``."""
-    if isinstance(key, str):
-        return key
-    if isinstance(key, np.generic):
-        key = key.item()
-    if key is None or isinstance(key, bool):
-        return json.dumps(key)
-    if isinstance(key, float) and not math.isfinite(key):
-        return str(_float(key))
-    return str(key)
-
-
-def graph_dict(graph: GraphInstance) -> dict[str, Any]:
-    """Return a graph instance as ``{"nodes", "edges", "edge_links"}``."""
-    return {"nodes": graph.nodes, "edges": graph.edges, "edge_links": graph.edge_links}
 
 
 def encode_parts(value: Any, *, spaced: bool) -> list[bytes]:
@@ -211,7 +98,7 @@ def _default(obj: Any, fragments: list[list[bytes]], spaced: bool) -> Any:
     """The default hook: a large ndarray's text goes to ``fragments``, the rest becomes plain."""
     if isinstance(obj, np.ndarray):
         if obj.size <= _INLINE or obj.dtype.kind not in "biuf":
-            return _array_jsonable(obj)  # lists (a 0-d array: a scalar); TypeError for refusals
+            return array_jsonable(obj)  # lists (a 0-d array: a scalar); TypeError for refusals
         fragments.append(_array_json(obj, spaced))
         return _HOLE
     if isinstance(obj, np.generic):
@@ -246,7 +133,7 @@ def _array_json(array: np.ndarray[Any, Any], spaced: bool) -> list[bytes]:
         text = orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
         return [text.replace(b",", b", ") if spaced else text]
     if not np.isfinite(array).all():
-        values = _nonfinite(array.tolist())
+        values = nonfinite(array.tolist())
         return [(_encode_strict if spaced else _encode_compact)(values).encode("ascii")]
     # float64 first, as tolist() does: a float32 0.1 is written 0.10000000149011612.
     text = orjson.dumps(np.ascontiguousarray(array, dtype=np.float64), option=orjson.OPT_SERIALIZE_NUMPY)

@@ -30,6 +30,7 @@ CORE = {
     "gymie.protocol",
     "gymie.codec",
     "gymie.json_text",
+    "gymie.jsonable",
     "gymie.msgpack_ext",
     "gymie.spaces",
     "gymie.values",
