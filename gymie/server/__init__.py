@@ -5,6 +5,7 @@ Importing the package loads nothing heavy; each name loads its module on first u
 ``serving`` and ``app`` (and what they import) load eventlet.
 
 - ``app``: one process's WSGI app (``/gym``, ``/healthz``, ``/metrics``) and its shutdown;
+- ``responses``: a core Reply applied to a WebSocket (``apply``), plain HTTP responses;
 - ``accept``: accepting connections (descriptor exhaustion survived, a deadline per request);
 - ``websocket``: the WebSocket (messages capped and held at their size, timed sends);
 - ``green``: other eventlet pieces (signals, green waits for workers, the supervisor's pipe);
@@ -37,7 +38,7 @@ _EXPORTS = {
     "default_dispatcher": "gymie.server.serving",
     "make_app": "gymie.server.serving",
     "Server": "gymie.server.app",
-    "apply": "gymie.server.app",
+    "apply": "gymie.server.responses",
     "RUNNING_TEXT": "gymie.server.app",
 }
 

@@ -27,13 +27,13 @@ from eventlet import greenthread, hubs
 from greenlet import GreenletExit
 
 from gymie import __version__
-from gymie.codec import Frame
 from gymie.core import Dispatcher, Session
-from gymie.protocol import SUBPROTOCOLS, Reply
+from gymie.protocol import SUBPROTOCOLS
 from gymie.server import security, ui
 from gymie.server.accept import request_arrived, serve_http
 from gymie.server.green import GreenRuntime, SignalWatch
 from gymie.server.metrics import Metrics
+from gymie.server.responses import StartResponse, apply, refuse, respond
 from gymie.server.watch import MAX_WATCH_MESSAGE, WatchHub
 from gymie.server.websocket import GymieWebSocketWSGI, SendTimeout
 
@@ -42,23 +42,6 @@ log = logging.getLogger("gymie")
 RUNNING_TEXT = b"Gymie is running..."
 NOT_HERE = b"Not found: gymie serves WebSockets at /gym, e.g. ws://HOST:PORT/gym"
 GOING_AWAY = (1001, "Server shutting down")
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-def apply(reply: Reply, ws: Any) -> bool:
-    """Send a Reply's frames, then close if it says so; return True once the socket is closed."""
-    send = getattr(ws, "send_message", None)  # gymie's WebSocket; 0.5.4's API takes any ws
-    for frame in reply.frames:
-        if send is not None:
-            send(frame)
-        elif isinstance(frame, Frame):
-            ws.send(bytes(frame).decode("utf-8") if frame.text else bytes(frame))
-        else:
-            ws.send(frame)
-    if reply.close is not None:
-        ws.close(reply.close)
-        return True
-    return False
 
 
 class _Interrupted(BaseException):
@@ -125,7 +108,7 @@ class Server:
         if path == "/watch" and self.settings.ui:
             return self._websocket(environ, start_response, self._watch_ws)
         if str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket":
-            return _respond(start_response, "404 Not Found", NOT_HERE)
+            return respond(start_response, "404 Not Found", NOT_HERE)
         try:
             if path == "/ui" or path.startswith("/ui/"):
                 return ui.respond(environ, start_response, self.settings)
@@ -135,20 +118,20 @@ class Server:
                 return self._metrics(environ, start_response)
         except Exception:  # eventlet would log it only in the access log
             log.exception("GET %s failed", path)
-            return _respond(start_response, "500 Internal Server Error", b"")
-        return _respond(start_response, "200 OK", RUNNING_TEXT)
+            return respond(start_response, "500 Internal Server Error", b"")
+        return respond(start_response, "200 OK", RUNNING_TEXT)
 
     def _websocket(
         self, environ: dict[str, Any], start_response: StartResponse, handler: GymieWebSocketWSGI
     ) -> Iterable[bytes]:
         refusal = security.check_handshake(environ, self.settings)
         if refusal is not None:
-            return _refuse(start_response, refusal)
+            return refuse(start_response, refusal)
         upgrade = str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
         limit = self.settings.max_connections
         if upgrade and (self.stopping or (limit is not None and self.sockets >= limit)):
             why = b"Server shutting down" if self.stopping else b"Too many connections"
-            return _respond(start_response, "503 Service Unavailable", why, headers=[("Retry-After", "1")])
+            return respond(start_response, "503 Service Unavailable", why, headers=[("Retry-After", "1")])
         # Shutdown closes WebSockets itself (with 1001), so eventlet must not treat them as idle.
         environ.pop("eventlet.set_idle", None)
         self.sockets += upgrade
@@ -159,8 +142,8 @@ class Server:
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.settings.token is not None and not security.token_ok(environ, self.settings.token):
-            return _refuse(start_response, security.UNAUTHORIZED)
-        return _respond(start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type)
+            return refuse(start_response, security.UNAUTHORIZED)
+        return respond(start_response, "200 OK", self.metrics.exposition(), self.metrics.content_type)
 
     def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
         body = {
@@ -174,7 +157,7 @@ class Server:
             "uptime_seconds": round(time.time() - self.started, 3),
         }
         status = "503 Service Unavailable" if self.stopping else "200 OK"
-        return _respond(start_response, status, json.dumps(body).encode(), "application/json")
+        return respond(start_response, status, json.dumps(body).encode(), "application/json")
 
     # -- WebSocket ----------------------------------------------------------
 
@@ -326,22 +309,6 @@ def _interrupt(conn: _Connection, only_if_idle: bool) -> None:
     # Runs in the hub, where conn's green thread is parked: idle means parked in ws.wait().
     if (conn.idle or not only_if_idle) and not conn.greenlet.dead:
         conn.greenlet.throw(_Interrupted())
-
-
-def _respond(
-    start_response: StartResponse,
-    status: str,
-    body: bytes,
-    content_type: str = "text/plain",
-    headers: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), *(headers or [])])
-    return [body]
-
-
-def _refuse(start_response: StartResponse, refusal: security.Refusal) -> list[bytes]:
-    start_response(refusal.status, list(refusal.headers))  # eventlet adds Connection: close
-    return [refusal.body]
 
 
 def _peer(environ: dict[str, Any]) -> str:

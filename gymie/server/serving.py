@@ -18,8 +18,9 @@ import eventlet
 from gymie import api
 from gymie.core import Dispatcher, Session
 from gymie.server import security
-from gymie.server.app import Server, StartResponse, apply
+from gymie.server.app import Server
 from gymie.server.green import GreenRuntime
+from gymie.server.responses import StartResponse, apply
 from gymie.settings import Settings
 
 log = logging.getLogger("gymie")

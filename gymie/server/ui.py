@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gymie.server import security
+from gymie.server import responses, security
+from gymie.server.responses import StartResponse
 from gymie.settings import Settings
 
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 PAGE = "index.html"
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -100,6 +100,5 @@ def _answer(
     content_type: str = "text/plain; charset=utf-8",
     extra: list[tuple[str, str]] | None = None,
 ) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *COMMON_HEADERS]
-    start_response(status, headers + (extra or []))
-    return [body]
+    headers = [("Content-Length", str(len(body))), *COMMON_HEADERS, *(extra or [])]
+    return responses.respond(start_response, status, body, content_type, headers)
