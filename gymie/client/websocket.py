@@ -32,6 +32,8 @@ from websockets.http11 import USER_AGENT
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from gymie.client.handshake import CHUNK, handshake, time_left
+
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - websockets built without its C extension
@@ -40,11 +42,8 @@ except ImportError:  # pragma: no cover - websockets built without its C extensi
 __all__ = ["WebSocket"]
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
-CHUNK = 1 << 16
-"""Bytes asked of each ``recv`` while reading headers and small payloads."""
 DIRECT = 1 << 15
 """Payloads at least this large are received straight into their own buffer."""
-_HEADER_END = b"\r\n\r\n"
 
 
 class WebSocket:
@@ -77,7 +76,6 @@ class WebSocket:
         self.max_size = max_size
         self.close_timeout = close_timeout
         self.closed = False
-        self._buf = bytearray()
         self._masks = b""
         self._timeout: float | None = -1.0  # what the socket is set to; -1: not set yet
         self._message: list[bytes | bytearray] = []  # the frames of a message not yet complete
@@ -92,52 +90,17 @@ class WebSocket:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if uri.secure:
                 context = ssl or ssl_module.create_default_context()
-                sock.settimeout(_left(deadline))
+                sock.settimeout(time_left(deadline))
                 sock = context.wrap_socket(sock, server_hostname=server_hostname or uri.host)
             self.sock = sock
             protocol = ClientProtocol(uri, origin=origin, subprotocols=subprotocols, max_size=max_size)
-            self.subprotocol = self._handshake(protocol, additional_headers, user_agent_header, deadline)
+            self.subprotocol, self._buf = handshake(
+                sock, protocol, additional_headers, user_agent_header, deadline
+            )
         except BaseException:
             sock.close()
             raise
         self._sendmsg = not isinstance(sock, ssl_module.SSLSocket)
-
-    # -- the opening handshake ---------------------------------------------------------
-
-    def _handshake(
-        self, protocol: ClientProtocol, headers: Any, user_agent: str | None, deadline: float | None
-    ) -> str | None:
-        request = protocol.connect()
-        if headers is not None:
-            request.headers.update(headers)
-        if user_agent is not None:
-            request.headers.setdefault("User-Agent", user_agent)
-        protocol.send_request(request)
-        self._set_timeout(_left(deadline))
-        self.sock.sendall(b"".join(protocol.data_to_send()))
-        # Only the response goes to the protocol: what follows it is frames, read here.
-        while _HEADER_END not in self._buf:
-            self._set_timeout(_left(deadline))
-            self._fill()
-        end = self._buf.index(_HEADER_END) + len(_HEADER_END)
-        protocol.receive_data(bytes(self._buf[:end]))
-        del self._buf[:end]
-        events = protocol.events_received()
-        if not events:  # an error response with a body: the protocol gets everything up to EOF
-            protocol.receive_data(bytes(self._buf))
-            self._buf.clear()
-            events = protocol.events_received()
-        while not events and protocol.handshake_exc is None:
-            self._set_timeout(_left(deadline))
-            chunk = self.sock.recv(CHUNK)
-            if chunk:
-                protocol.receive_data(chunk)
-            else:
-                protocol.receive_eof()
-            events = protocol.events_received()
-        if protocol.handshake_exc is not None:
-            raise protocol.handshake_exc
-        return protocol.subprotocol
 
     # -- sending -----------------------------------------------------------------------
 
@@ -340,12 +303,3 @@ def _send_buffers(sock: socket.socket, buffers: list[bytes]) -> None:
         rest = b"".join(buffers)[sent:]
         sock.sendall(rest)
         sent = total
-
-
-def _left(deadline: float | None) -> float | None:
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("timed out during the opening handshake")
-    return left
