@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 
-
 def encode_json(value: Any) -> str:
     r"""Encode ``value`` as strict JSON, byte for byte as ``json.dumps(jsonable(value))`` does.
 

@@ -49,7 +49,6 @@ class Splice:
         return _JSON_PLACEHOLDER.sub(lambda match: str(self.pieces[int(match.group(1))]), text)
 
 
-
 _current = threading.local()
 
 

@@ -51,6 +51,7 @@ try:
 except ImportError:  # pragma: no cover - websockets built without its C extension
     from websockets.utils import apply_mask
 
+
 class Message:
     """One incoming message (or control frame): its opcode and payload so far, in one buffer."""
 
