@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium
@@ -40,17 +41,32 @@ def get_env(env_id: str, seed: int | None = None, **kwargs: Any) -> Any:
         MissingDependency: a valid id whose package is not installed (Box2D, MuJoCo, ale-py...).
         EnvironmentMalformed: the id is not of the form ``[namespace/]name[-vN]``.
     """
+    try:
+        with making(env_id):
+            return gymnasium.make(env_id, **kwargs)
+    except gymnasium.error.Error:
+        raise EnvironmentMalformed(env_id) from None
+
+
+@contextlib.contextmanager
+def making(env_id: str) -> Iterator[None]:
+    """Import the package behind ``env_id``'s namespace, then make it in the ``with`` block.
+
+    Gymnasium's errors for an id it cannot make become gymie's; other errors pass through.
+
+    Raises:
+        MissingDependency: a valid id whose package is not installed (the namespace's, or the env's).
+        EnvironmentNotFound: no such id (or the module of a ``module:Name`` id is missing).
+    """
     missing_namespace = not import_namespace(env_id)
     try:
-        return gymnasium.make(env_id, **kwargs)
+        yield
     except (ImportError, gymnasium.error.DependencyNotInstalled) as err:
         raise dependencies.missing(env_id, err) or EnvironmentNotFound(env_id) from None
     except gymnasium.error.UnregisteredEnv:
         if missing_namespace:
             raise MissingDependency(env_id, dependencies.install_hint(env_id)) from None
         raise EnvironmentNotFound(env_id) from None
-    except gymnasium.error.Error:
-        raise EnvironmentMalformed(env_id) from None
 
 
 def process_step(step: Step) -> Step:

@@ -16,10 +16,9 @@ import numpy as np
 from gymnasium.envs.registration import parse_env_id
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
-from gymie import dependencies
 from gymie.compat import EnvAdapter
-from gymie.envs import import_namespace
-from gymie.exceptions import EnvironmentMalformed, EnvironmentNotFound, MissingDependency, client_error
+from gymie.envs import making
+from gymie.exceptions import EnvironmentMalformed, client_error
 
 MODES = ("sync", "async", "vector_entry_point")
 """The vectorization modes of ``gymnasium.make_vec``."""
@@ -65,17 +64,13 @@ def make_vector_env(
         parse_env_id(env_id)
     except gymnasium.error.Error:
         raise EnvironmentMalformed(env_id) from None
-    missing_namespace = not import_namespace(env_id)
     if vectorization_mode == "async":
         vector_kwargs = {"context": ASYNC_CONTEXT, **vector_kwargs}
     try:
-        return gymnasium.make_vec(env_id, num_envs, vectorization_mode, vector_kwargs=vector_kwargs, **kwargs)
-    except (ImportError, gymnasium.error.DependencyNotInstalled) as err:
-        raise dependencies.missing(env_id, err) or EnvironmentNotFound(env_id) from None
-    except gymnasium.error.UnregisteredEnv:
-        if missing_namespace:
-            raise MissingDependency(env_id, dependencies.install_hint(env_id)) from None
-        raise EnvironmentNotFound(env_id) from None
+        with making(env_id):
+            return gymnasium.make_vec(
+                env_id, num_envs, vectorization_mode, vector_kwargs=vector_kwargs, **kwargs
+            )
     except (gymnasium.error.Error, TypeError, ValueError) as err:
         params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode}
         params = {**params, "vector_kwargs": vector_kwargs, **kwargs}
