@@ -71,13 +71,32 @@ def check_make_kwargs(params: dict[str, Any]) -> None:
         raise InvalidParams(params, detail=f"render_mode must be a string or null, got {excerpt(mode, 40)}")
 
 
-def bind_wire(ctx: Context, adapter: Any) -> None:
-    """Tell a worker's proxy how its results travel, so the worker encodes big arrays itself.
+def check_make(
+    ctx: Context, method: str, params: dict[str, Any], seed: Any, sized: Any, *, make_kwargs: bool = True
+) -> None:
+    """The checks ``make`` and ``make_vec`` run before reserving room, in this order.
 
-    Not when ``process_step`` is overridden: it gets the arrays themselves.
+    ``seed``; the size of ``sized`` (env kwargs, vector kwargs); with ``make_kwargs``, the
+    ``gymnasium.make`` options in ``params``.
+
+    Raises:
+        InvalidParams: naming the parameter at fault.
+    """
+    check_seed(seed)
+    check_params_size(ctx, method, sized)
+    if make_kwargs:
+        check_make_kwargs(params)
+
+
+def add_instance(ctx: Context, adapter: Any, slot: Slot, name: str) -> str:
+    """Register a newly built env in the room reserved for it (``slot``); return its instance id.
+
+    A worker's proxy is first told how its results travel, so the worker encodes big arrays
+    itself; not when ``process_step`` is overridden: it gets the arrays themselves.
     """
     if hasattr(adapter, "wire_encoding") and ctx.overrides.is_default("process_step"):
         adapter.wire_encoding = ctx.encoding
+    return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, name), slot)
 
 
 def describe(ctx: Context, adapter: Any, name: str) -> Any:

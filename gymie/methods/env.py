@@ -24,15 +24,14 @@ from gymie.excerpts import excerpt
 from gymie.methods.context import (
     Context,
     StepResult,
-    bind_wire,
-    check_make_kwargs,
+    add_instance,
+    check_make,
     check_params_size,
     check_seed,
     describe,
     new_env_slot,
 )
 from gymie.methods.placement import check_resources
-from gymie.registry import Instance
 
 
 def make(ctx: Context, env_id: Any, *, resources: Any = None, **kwargs: Any) -> str:
@@ -44,19 +43,15 @@ def make(ctx: Context, env_id: Any, *, resources: Any = None, **kwargs: Any) -> 
     params = {"env_id": env_id, **kwargs}
     if not isinstance(env_id, str):
         raise InvalidParams(params, detail=f"env_id must be a string, got {excerpt(env_id, 40)}")
-    check_seed(kwargs.get("seed"))
-    check_params_size(ctx, "make", kwargs)
     default_get_env = ctx.overrides.is_default("get_env")
-    if default_get_env:
-        check_make_kwargs(params)
+    check_make(ctx, "make", params, kwargs.get("seed"), kwargs, make_kwargs=default_get_env)
     placement = check_resources(ctx, resources)
     # Only gymnasium.make imports the module of a `module:Name` id; an overridden get_env decides alone.
     slot = new_env_slot(ctx, env_id, module_id=default_get_env)
     try:
         factory = functools.partial(make_adapter, ctx.overrides.get_env, env_id, kwargs)
         adapter = ctx.backend.start(factory, resources=placement)
-        bind_wire(ctx, adapter)
-        return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, env_id), slot)
+        return add_instance(ctx, adapter, slot, env_id)
     except GymieError as err:
         # 0.5.4 overrides `raise EnvironmentNotFound` without the id.
         named = err if err.subject is not None else type(err)(env_id, *(getattr(err, k) for k in err.extra))

@@ -9,17 +9,8 @@ from gymie import dependencies, vector
 from gymie.envs import ShardingBackend
 from gymie.exceptions import InvalidParams, MissingDependency
 from gymie.excerpts import excerpt
-from gymie.methods.context import (
-    Context,
-    bind_wire,
-    check_make_kwargs,
-    check_params_size,
-    check_seed,
-    describe,
-    new_env_slot,
-)
+from gymie.methods.context import Context, add_instance, check_make, describe, new_env_slot
 from gymie.methods.placement import check_resources, check_shards, shard_sizes
-from gymie.registry import Instance
 
 
 def make_vec(
@@ -42,9 +33,7 @@ def make_vec(
     """
     params = {"env_id": env_id, "num_envs": num_envs, "vectorization_mode": vectorization_mode, **kwargs}
     _check(ctx, params, vector_kwargs)
-    check_seed(seed)
-    check_params_size(ctx, "make_vec", {"vector_kwargs": vector_kwargs, **kwargs})
-    check_make_kwargs(params)
+    check_make(ctx, "make_vec", params, seed, {"vector_kwargs": vector_kwargs, **kwargs})
     placement = check_resources(ctx, resources)
     num_shards = check_shards(ctx, num_shards, num_envs)
     processes = (num_envs if vectorization_mode == "async" else 0) + num_shards - 1
@@ -62,10 +51,8 @@ def make_vec(
                 factories.append(functools.partial(vector.make_adapter, *args))
                 offset += size
             adapter = ctx.backend.start_shards(factories, resources=placement)
-        bind_wire(ctx, adapter)
-        instance = Instance(adapter.env, adapter, ctx.owner, f"{env_id} x{num_envs}")
         return {
-            "instance_id": ctx.envs.add(instance, slot),
+            "instance_id": add_instance(ctx, adapter, slot, f"{env_id} x{num_envs}"),
             "num_envs": adapter.num_envs,  # type: ignore[attr-defined]
             "vectorization_mode": adapter.vectorization_mode,  # type: ignore[attr-defined]
             "autoreset_mode": adapter.autoreset_mode,  # type: ignore[attr-defined]
