@@ -84,10 +84,9 @@ def one_round(processes: int, clients: int, burn_ms: float, seconds: float) -> d
     import multiprocessing
     import statistics
 
-    from tests.conftest import start_server
+    from tests.conftest import running_server
 
-    srv = start_server("--processes", str(processes), "--import", "bench.bench_processes")
-    try:
+    with running_server("--processes", str(processes), "--import", "bench.bench_processes") as srv:
         context = multiprocessing.get_context("spawn")
         start, results = context.Barrier(clients), context.Queue()
         procs = [
@@ -99,8 +98,6 @@ def one_round(processes: int, clients: int, burn_ms: float, seconds: float) -> d
         outcomes = [results.get(timeout=120) for _ in procs]
         for proc in procs:
             proc.join(30)
-    finally:
-        srv.stop()
     steps = sum(n for _, n, _, _ in outcomes)
     wall = max(t for _, _, t, _ in outcomes)
     latencies = [x for *_, lats in outcomes for x in lats]

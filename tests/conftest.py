@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,24 +104,28 @@ def start_server(
     return server
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[ServerProcess]:
-    """One default server for the session's integration tests."""
-    srv = start_server()
+@contextlib.contextmanager
+def running_server(*args: str, **options: Any) -> Iterator[ServerProcess]:
+    """:func:`start_server` for the length of a ``with`` block: stopped at its end, whatever happens."""
+    srv = start_server(*args, **options)
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerProcess]:
+    """One default server for the session's integration tests."""
+    with running_server() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def support_server() -> Iterator[ServerProcess]:
     """A server that can also make the ``gymie-test/*`` envs of tests/support.py."""
-    srv = start_server("--import", "tests.support")
-    try:
+    with running_server("--import", "tests.support") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 import gymie
 from gymie import cli
-from tests.conftest import ROOT, TIMEOUT, start_server
+from tests.conftest import ROOT, TIMEOUT, running_server, start_server
 from tests.remote import remote
 
 
@@ -44,12 +44,9 @@ def test_python_m_gymie_prints_the_bound_address_and_serves() -> None:
 
 
 def test_short_options_work_too() -> None:
-    srv = start_server("-l", "127.0.0.1", "-p", "0")
-    try:
+    with running_server("-l", "127.0.0.1", "-p", "0") as srv:
         assert srv.url.startswith("ws://127.0.0.1:")
         check_serves(srv.url)
-    finally:
-        srv.stop()
 
 
 def test_console_script_exists() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import gymie.client
-from tests.conftest import ROOT, TIMEOUT, ServerProcess, start_server
+from tests.conftest import ROOT, TIMEOUT, ServerProcess, running_server
 from tests.watch_helpers import Stepper
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,11 +66,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    srv = start_server("--token", TOKEN)
-    try:
+    with running_server("--token", TOKEN) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

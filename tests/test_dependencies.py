@@ -22,7 +22,7 @@ from gymie.exceptions import EnvironmentNotFound, InvalidParams, MissingDependen
 from gymie.protocol import MAX_CLOSE_REASON
 from gymie.registry import EnvRegistry
 from gymie.settings import Settings
-from tests.conftest import TIMEOUT, ServerProcess, start_server
+from tests.conftest import TIMEOUT, ServerProcess, running_server
 from tests.remote import remote
 from tests.support import NEEDS_MISSING
 
@@ -118,11 +118,8 @@ def test_list_envs_follows_the_operators_allow_list() -> None:
 
 @pytest.fixture(scope="module")
 def srv() -> Iterator[ServerProcess]:
-    server = start_server("--import", "tests.support")
-    try:
+    with running_server("--import", "tests.support") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def logged_lines(server: ServerProcess, text: str, wait_for: int = 1) -> list[str]:

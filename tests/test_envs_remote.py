@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gymie.spaces import from_description, from_jsonable
-from tests.conftest import TIMEOUT, ServerProcess, start_server
+from tests.conftest import TIMEOUT, running_server
 from tests.remote import remote
 from tests.support import SPACES
 from tests.support_lifecycle import ENV_ID as TRACED
@@ -25,11 +25,8 @@ ACTIONS = [0, 1, 1, 0, 1, 0, 0, 1]
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    srv: ServerProcess = start_server("--import", "tests.support", "--import", "tests.support_lifecycle")
-    try:
+    with running_server("--import", "tests.support", "--import", "tests.support_lifecycle") as srv:
         yield srv.url
-    finally:
-        srv.stop()
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:

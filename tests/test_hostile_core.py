@@ -28,7 +28,7 @@ from gymie.exceptions import LimitExceeded
 from gymie.excerpts import bounded, excerpt
 from gymie.registry import EnvRegistry, Instance, OverrideRegistry
 from gymie.settings import Settings
-from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
+from tests.conftest import SCALE, TIMEOUT, ServerProcess, running_server
 from tests.http_helpers import eventually, health
 from tests.remote import Remote, remote
 
@@ -39,11 +39,8 @@ EXCERPT_LIMIT = 200 + len("…".encode())
 
 @contextmanager
 def running(*args: str) -> Iterator[ServerProcess]:
-    srv = start_server(*args, memory_cap=MEMORY_CAP)
-    try:
+    with running_server(*args, memory_cap=MEMORY_CAP) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

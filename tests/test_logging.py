@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import gymie.client
-from tests.conftest import ROOT, TIMEOUT, ServerProcess, start_server
+from tests.conftest import ROOT, TIMEOUT, ServerProcess, running_server, start_server
 from tests.http_helpers import eventually
 from tests.remote import remote
 
@@ -26,11 +26,8 @@ ID = r"[0-9a-f]{32}"
 
 @pytest.fixture(scope="module")
 def srv() -> Iterator[ServerProcess]:
-    server = start_server()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def wait_logged(server: ServerProcess, pattern: str) -> re.Match[str]:

@@ -23,7 +23,7 @@ import pytest
 import gymie.api
 from gymie import api
 from gymie.exceptions import EnvironmentNotFound, InstanceNotFound, WrongAction
-from tests.conftest import TIMEOUT, start_server
+from tests.conftest import TIMEOUT, running_server
 from tests.remote import HEX_ID, remote
 
 AIRSTRIKER = "Airstriker-Genesis-v0"
@@ -37,11 +37,8 @@ RETRO_FRAME = (224, 320, 3)
 @pytest.fixture(scope="module")
 def retro_url() -> Iterator[str]:
     pytest.importorskip("stable_retro")
-    srv = start_server("--import", "examples.retro_server")
-    try:
+    with running_server("--import", "examples.retro_server") as srv:
         yield srv.url
-    finally:
-        srv.stop()
 
 
 @pytest.mark.slow
@@ -259,11 +256,8 @@ def test_unity_override_then_gymie_api_names_as_0_5_4_tests_did(unity: ModuleTyp
 
 @pytest.fixture(scope="module")
 def unity_url() -> Iterator[str]:
-    srv = start_server("--import", "tests.unity_standin", "--import", "examples.unity_server")
-    try:
+    with running_server("--import", "tests.unity_standin", "--import", "examples.unity_server") as srv:
         yield srv.url
-    finally:
-        srv.stop()
 
 
 def test_unity_over_a_real_server(unity_url: str, game: str) -> None:
@@ -300,13 +294,10 @@ def test_unity_env_is_closed_when_the_connection_ends(unity_url: str, game: str)
 
 def test_unity_import_order_does_not_matter(game: str) -> None:
     # The example imports mlagents_envs only when an env is made, so it may be imported first.
-    srv = start_server("--import", "examples.unity_server", "--import", "tests.unity_standin")
-    try:
+    with running_server("--import", "examples.unity_server", "--import", "tests.unity_standin") as srv:
         with remote(srv.url) as r:
             instance_id = r.make(game)
             assert len(r.call("reset", instance_id=instance_id)) == 210
-    finally:
-        srv.stop()
 
 
 def test_examples_are_a_package() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from gymie import cli
-from tests.conftest import ROOT, TIMEOUT, ServerProcess
+from tests.conftest import ROOT, TIMEOUT, ServerProcess, running_server
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -164,13 +164,9 @@ NOT_RUN = {
 
 @pytest.fixture(scope="module")
 def readme_server() -> Iterator[ServerProcess]:
-    from tests.conftest import start_server
 
-    srv = start_server()
-    try:
+    with running_server() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.mark.parametrize(("line", "code"), PYTHON, ids=[f"line{n}" for n, _ in PYTHON])

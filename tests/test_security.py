@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from gymie.server import security
 from gymie.settings import Settings
-from tests.conftest import TIMEOUT, ServerProcess, start_server
+from tests.conftest import TIMEOUT, ServerProcess, running_server, start_server
 from tests.http_helpers import http_get
 from tests.remote import remote
 
@@ -164,12 +164,9 @@ def test_metrics_need_the_token_but_health_and_root_do_not(guarded: ServerProces
 
 
 def test_the_token_can_come_from_the_environment() -> None:
-    srv = start_server(env={"GYMIE_TOKEN": "from-env"})
-    try:
+    with running_server(env={"GYMIE_TOKEN": "from-env"}) as srv:
         assert handshake_status(srv.url) == 401
         assert handshake_status(srv.url, **bearer("from-env")) == 101
-    finally:
-        srv.stop()
 
 
 def test_the_allow_list_refuses_other_ids(allow_listed: ServerProcess) -> None:

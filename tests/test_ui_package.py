@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import ROOT, start_server
+from tests.conftest import ROOT, running_server
 from tests.http_helpers import http_get
 
 UI = ROOT / "gymie" / "ui"
@@ -79,12 +79,9 @@ def test_an_installed_wheel_serves_every_dashboard_file(tmp_path: Path) -> None:
         text=True,
     )
     assert where.stdout.strip() == str(site / "gymie" / "__init__.py")
-    srv = start_server("--token", "t", cwd=site)
-    try:
+    with running_server("--token", "t", cwd=site) as srv:
         status, _, body = http_get(srv, "/ui?token=t")
         assert status == 200 and body == (UI / "index.html").read_bytes()
         for name in set(wanted) - {"index.html"}:
             status, _, body = http_get(srv, f"/ui/{name}")
             assert status == 200 and body == (UI / name).read_bytes(), name
-    finally:
-        srv.stop()

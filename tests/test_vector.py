@@ -30,7 +30,7 @@ from gymie.exceptions import (
 from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
-from tests.conftest import TIMEOUT, start_server
+from tests.conftest import TIMEOUT, running_server
 
 TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
 N = 64
@@ -212,8 +212,7 @@ def test_a_bad_batch_of_actions_is_a_wrong_action(client: Client) -> None:
 
 
 def test_make_vec_in_a_worker_process_and_under_the_env_limit() -> None:
-    srv = start_server("--isolation", "process", "--max-envs", "2")
-    try:
+    with running_server("--isolation", "process", "--max-envs", "2") as srv:
         with gymie.client.connect(srv.url, timeout=TIMEOUT) as client:
             env = client.make_vec("CartPole-v1", 8, vectorization_mode="vector_entry_point")
             assert env.env_info["num_envs"] == 8 and env.single_action_space == Discrete(2)
@@ -223,8 +222,6 @@ def test_make_vec_in_a_worker_process_and_under_the_env_limit() -> None:
             client.make("CartPole-v1")
             with pytest.raises(LimitExceeded):
                 client.make_vec("CartPole-v1", 2)
-    finally:
-        srv.stop()
 
 
 # -- the wire, below the client ------------------------------------------------------

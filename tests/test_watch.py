@@ -12,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import gymie.client
-from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
+from tests.conftest import SCALE, TIMEOUT, ServerProcess, running_server, start_server
 from tests.http_helpers import http_get
 from tests.watch_helpers import Stepper, Watch, decode_png, png_of
 
@@ -23,11 +23,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*WARN:UserWarning")
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    srv = start_server("--token", TOKEN)
-    try:
+    with running_server("--token", TOKEN) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -211,8 +208,7 @@ def test_the_watch_socket_needs_the_token(server: ServerProcess) -> None:
 
 
 def test_the_watch_socket_checks_the_origin() -> None:
-    srv = start_server("--allowed-origins", "http://good.example")
-    try:
+    with running_server("--allowed-origins", "http://good.example") as srv:
         url = srv.url.removesuffix("/gym") + "/watch"
         with pytest.raises(InvalidStatus) as refused:
             connect(url, origin="http://evil.example", open_timeout=TIMEOUT)  # type: ignore[arg-type]
@@ -220,20 +216,15 @@ def test_the_watch_socket_checks_the_origin() -> None:
         with connect(url, origin="http://good.example", open_timeout=TIMEOUT) as ws:  # type: ignore[arg-type]
             ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
             assert json.loads(ws.recv(timeout=TIMEOUT))["result"] is True
-    finally:
-        srv.stop()
 
 
 def test_ui_off_disables_the_page_and_the_watch_socket() -> None:
-    srv = start_server("--ui", "off")
-    try:
+    with running_server("--ui", "off") as srv:
         status, _, body = http_get(srv, "/ui")
         assert status == 404 and b"--ui off" in body
         with pytest.raises(InvalidStatus):
             connect(srv.url.removesuffix("/gym") + "/watch", open_timeout=TIMEOUT)
         assert http_get(srv, "/")[2] == b"Gymie is running..."
-    finally:
-        srv.stop()
 
 
 def test_shutdown_with_a_watcher_connected_is_clean(agent: gymie.client.Client) -> None:

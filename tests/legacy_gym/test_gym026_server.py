@@ -13,17 +13,14 @@ import pytest
 
 pytest.importorskip("gym")
 
-from tests.conftest import TIMEOUT, ServerProcess, start_server  # noqa: E402
+from tests.conftest import TIMEOUT, ServerProcess, running_server  # noqa: E402
 from tests.remote import remote  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    srv = start_server("--import", "gymie.contrib.gym026", "--log-level", "DEBUG")
-    try:
+    with running_server("--import", "gymie.contrib.gym026", "--log-level", "DEBUG") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def logged(srv: ServerProcess, text: str) -> bool:
