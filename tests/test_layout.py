@@ -39,6 +39,14 @@ CORE = {
     "gymie.envs",
     "gymie.vector",
     "gymie.registry",
+    "gymie.methods",
+    "gymie.methods.context",
+    "gymie.methods.discovery",
+    "gymie.methods.env",
+    "gymie.methods.legacy",
+    "gymie.methods.placement",
+    "gymie.methods.rpc",
+    "gymie.methods.vector",
     "gymie.replies",
     "gymie.core",
 }
@@ -133,7 +141,15 @@ def test_no_import_cycle_between_gymie_modules() -> None:
 
 @pytest.mark.parametrize("module", sorted(CORE))
 def test_the_core_imports_no_transport_backend_or_client(module: str) -> None:
-    forbidden = ("gymie.api", "gymie.backends", "gymie.server", "gymie.client", "gymie.cli", "eventlet")
+    forbidden = (
+        "gymie.api",
+        "gymie.backends",
+        "gymie.server",
+        "gymie.client",
+        "gymie.cli",
+        "gymie.flags",
+        "eventlet",
+    )
     bad = [name for name in imports_of(module) if name.startswith(forbidden)]
     assert bad == []
 
