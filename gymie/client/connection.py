@@ -48,11 +48,6 @@ class Connection(Protocol):
         ...
 
 
-def encode_request(request: dict[str, Any], encoding: Encoding) -> str | bytes:
-    """One request as a frame: bytes for msgpack, text for JSON."""
-    return codec.encode_msgpack(request) if encoding == "msgpack" else codec.encode_json_compact(request)
-
-
 def decode_reply(frame: str | bytes | bytearray | memoryview | codec.Frame) -> Any:
     """One reply frame: a binary frame is msgpack, a text frame JSON; arrays come back writable.
 

@@ -42,14 +42,10 @@ from gymie.server.wsframes import (
     frame_header,
     send_all,
     send_buffers,
+    unmasked,
 )
 
 __all__ = ["CappedWebSocket", "GymieWebSocketWSGI", "SendTimeout"]
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - websockets built without its C extension
-    from websockets.utils import apply_mask
 
 
 class Message:
@@ -92,11 +88,6 @@ def _scratch() -> memoryview:
     except AttributeError:
         _local.scratch = memoryview(bytearray(RECV_CHUNK))
         return _local.scratch  # type: ignore[no-any-return]
-
-
-def _unmask(data: bytes | memoryview, mask: bytes, offset: int) -> bytes:
-    shift = offset % 4
-    return apply_mask(data, mask[shift:] + mask[:shift] if shift else mask)
 
 
 class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
@@ -214,7 +205,7 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
             size = self.socket.recv_into(scratch, min(length - received, RECV_CHUNK))
             if not size:
                 raise ConnectionClosedError()
-            buffer += _unmask(scratch[:size], mask, received)
+            buffer += unmasked(scratch[:size], mask, received)
             received += size
             reads += 1
             if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting

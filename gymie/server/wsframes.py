@@ -205,7 +205,7 @@ class FrameReader:
         reads = 0
         while len(payload) < length:
             got = self._recv(min(length - len(payload), RECV_CHUNK))
-            payload += _unmasked(self._scratch[:got], mask, len(payload))
+            payload += unmasked(self._scratch[:got], mask, len(payload))
             reads += 1
             if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting
                 eventlet.sleep(0)
@@ -281,6 +281,7 @@ class FrameReader:
         return got
 
 
-def _unmasked(data: memoryview, mask: bytes, offset: int) -> bytes:
+def unmasked(data: bytes | memoryview, mask: bytes, offset: int) -> bytes:
+    """``data`` unmasked, the ``offset``-th byte of its payload first (a payload read in chunks)."""
     shift = offset % 4
     return apply_mask(data, mask[shift:] + mask[:shift] if shift else mask)
