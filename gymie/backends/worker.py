@@ -104,7 +104,7 @@ def worker_main(conn: Connection, factory: bytes, options: WorkerOptions) -> Non
             for module in options.imports:
                 importlib.import_module(module)
             env = pickle.loads(factory)()
-            _reply(conn, (True, _snapshot(env)))
+            _reply(conn, (True, snapshot(env)))
         except Exception as exc:
             _reply(conn, (False, error_info(exc)))
             return
@@ -131,16 +131,16 @@ def _serve(conn: Connection, env: Any, max_reply_size: int) -> bool:
         _busy = True
         try:
             if method == "close":
-                _reply(conn, _call(env.close))
+                _reply(conn, reported(env.close))
                 return True
             if method == DESCRIBE:
-                _reply(conn, _call(describe, env, *args))
+                _reply(conn, reported(describe, env, *args))
             elif not isinstance(method, str) or method.startswith("_"):
                 _reply(conn, (False, error_info(AttributeError(f"no method {method!r}"))))
             else:
-                result = _call(getattr(env, method), *args, **kwargs)
+                result = reported(getattr(env, method), *args, **kwargs)
                 if encoding is not None and result[0]:
-                    result = _call(encode_arrays, result[1], encoding, max_reply_size, method)
+                    result = reported(encode_arrays, result[1], encoding, max_reply_size, method)
                 _reply(conn, result)
         finally:
             _busy = False
@@ -174,7 +174,8 @@ def _encoded(value: Any, encode: Callable[[Any], str | bytes]) -> Any:
     return value
 
 
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+def reported(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+    """``(True, fn(...))``, or ``(False, error_info)`` when it raised: one command's reply."""
     try:
         return True, fn(*args, **kwargs)
     except Exception as exc:
@@ -188,7 +189,8 @@ def _reply(conn: Connection, message: tuple[bool, Any]) -> None:
         conn.send((False, error_info(exc)))
 
 
-def _snapshot(built: Any) -> dict[str, Any]:
+def snapshot(built: Any) -> dict[str, Any]:
+    """The :data:`STATIC_ATTRIBUTES` of what a factory built, for the server's proxy to serve."""
     attributes = {}
     for name in STATIC_ATTRIBUTES:
         for source in (built, getattr(built, "env", None)):

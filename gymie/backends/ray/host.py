@@ -21,7 +21,7 @@ from typing import Any
 
 from gymnasium.vector.utils import batch_space
 
-from gymie.backends.worker import _call, _snapshot, describe, encode_arrays, error_info
+from gymie.backends.worker import describe, encode_arrays, error_info, reported, snapshot
 from gymie.settings import LOG_FORMAT
 
 log = logging.getLogger("gymie")
@@ -49,7 +49,7 @@ class EnvHost:
             for name in self.imports:
                 importlib.import_module(name)
             self.env = pickle.loads(factory)()
-            return True, _snapshot(self.env)
+            return True, snapshot(self.env)
         except Exception as exc:
             return False, error_info(exc)
 
@@ -59,9 +59,9 @@ class EnvHost:
         """Call a public method of the env (its adapter); ``encoding``: encode big arrays for that wire."""
         if self.env is None or not isinstance(method, str) or method.startswith("_"):
             return False, error_info(AttributeError(f"no method {method!r}"))
-        result = _call(getattr(self.env, method), *args, **kwargs)
+        result = reported(getattr(self.env, method), *args, **kwargs)
         if encoding is not None and result[0]:
-            result = _call(encode_arrays, result[1], encoding, self.max_reply_size, method)
+            result = reported(encode_arrays, result[1], encoding, self.max_reply_size, method)
         return result
 
     def describe(self, name: str, wire: str, limit: int, num_envs: int | None = None) -> tuple[bool, Any]:
@@ -72,11 +72,11 @@ class EnvHost:
         source: Any = self.env
         if num_envs is not None:
             source = SimpleNamespace(**{name: batch_space(getattr(self.env, f"single_{name}"), num_envs)})
-        return _call(describe, source, name, wire, limit)
+        return reported(describe, source, name, wire, limit)
 
     def close(self) -> tuple[bool, Any]:
         """Close the env (the backend kills the actor next)."""
         if self.env is None:
             return True, None
         env, self.env = self.env, None
-        return _call(env.close)
+        return reported(env.close)
