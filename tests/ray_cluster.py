@@ -4,7 +4,8 @@ The test process never imports Ray: Ray reads its authentication settings when i
 over SIGTERM, and starts threads, none of which belongs in pytest. This module is both the
 helper process (``python -m tests.ray_cluster``: start ``ray.cluster_utils.Cluster``, print its
 address and node ids as one JSON line, answer ``actors`` on stdin with the live named actors,
-shut down on EOF) and the handle the tests use. The cluster has token authentication, its
+``add_node NAME`` / ``remove_node NAME`` with a third node offering resource NAME started / killed
+(a lost host), shut down on EOF) and the handle the tests use. The cluster has token authentication, its
 own ``RAY_TMPDIR`` (removed afterwards: nothing under ``/tmp/ray`` or ``~/.ray``), and nodes
 of one CPU each (``num_cpus`` logical CPUs: the benchmark asks for 2) with the custom resources
 ``node_a`` and ``node_b`` to pin actors to either.
@@ -55,10 +56,15 @@ class RayCluster:
 
     def actors(self, prefix: str = "gymie-") -> list[str]:
         """Names of the live named actors starting with ``prefix``."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("actors\n")
-        self.proc.stdin.flush()
-        return [name for name in self._line(30.0 * SCALE) if name.startswith(prefix)]
+        return [name for name in self._command("actors", 30.0 * SCALE) if name.startswith(prefix)]
+
+    def add_node(self, resource: str) -> str:
+        """Start a third node offering ``resource`` (100 of it); return its node id."""
+        return str(self._command(f"add_node {resource}", START_TIMEOUT))
+
+    def remove_node(self, resource: str) -> None:
+        """Kill the node ``add_node(resource)`` started, as a lost host: no graceful drain."""
+        self._command(f"remove_node {resource}", 60.0 * SCALE)
 
     def wait_no_actors(self, prefix: str, timeout: float) -> list[str]:
         """Poll until no actor starts with ``prefix`` (or ``timeout``); return those left."""
@@ -80,6 +86,12 @@ class RayCluster:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def _command(self, command: str, timeout: float) -> Any:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._line(timeout)
 
     def _line(self, timeout: float) -> Any:
         assert self.proc.stdout is not None
@@ -117,10 +129,19 @@ def main() -> None:
             name: node["NodeID"] for node in ray.nodes() for name in NODES if name in node["Resources"]
         }
         print(json.dumps({"address": cluster.address, "node_ids": node_ids}), flush=True)
-        for command in sys.stdin:
-            if command.strip() == "actors":
+        added: dict[str, Any] = {}
+        for line in sys.stdin:
+            command, _, resource = line.strip().partition(" ")
+            if command == "actors":
                 names = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
                 print(json.dumps(names), flush=True)
+            elif command == "add_node":
+                added[resource] = cluster.add_node(num_cpus=num_cpus, resources={resource: 100})
+                cluster.wait_for_nodes()
+                print(json.dumps(added[resource].node_id), flush=True)
+            elif command == "remove_node":
+                cluster.remove_node(added.pop(resource), allow_graceful=False)
+                print(json.dumps(None), flush=True)
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -152,6 +152,30 @@ def test_a_killed_actor_crashes_its_env_only(server: ServerProcess) -> None:
         assert health(server)["envs"] == 1
 
 
+def test_an_env_on_a_lost_node_crashes_that_env_only(cluster: RayCluster) -> None:
+    node_id = cluster.add_node("node_c")
+    srv = ray_server(cluster, "--ray-resources-allowed", "node_c", "--step-timeout", "60")
+    try:
+        with gymie.client.connect(srv.url) as client:
+            doomed = client.make("CartPole-v1", resources={"node_c": 1})
+            spared = client.make("CartPole-v1", resources={"node_a": 1})
+            doomed.reset(), spared.reset()
+            assert client.call("env_info", instance_id=doomed.instance_id)["node_id"] == node_id
+            cluster.remove_node("node_c")  # its raylet and workers killed, as when a host goes down
+            deadline = time.monotonic() + 30 * SCALE
+            with pytest.raises(WorkerCrashed, match="Environment crashed: actor gymie-.* node may be lost"):
+                while time.monotonic() < deadline:  # the actor's process outlives its raylet briefly
+                    if doomed.step(0)[2]:
+                        doomed.reset()
+                    time.sleep(0.01)
+            with pytest.raises(gymie.InstanceNotFound):
+                doomed.step(0)
+            assert spared.step(0)[1] == 1.0  # the same connection's env on a live node is untouched
+            assert health(srv)["envs"] == 1
+    finally:
+        srv.stop()
+
+
 def test_other_connections_keep_their_latency_while_an_actor_computes(server: ServerProcess) -> None:
     with gymie.client.connect(server.url) as slow_client, gymie.client.connect(server.url) as fast_client:
         slow = slow_client.make("Custom-v0", sleep=1.0)
