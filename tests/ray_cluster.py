@@ -28,6 +28,12 @@ from tests.conftest import ROOT, SCALE
 NODES = {"node_a": 100, "node_b": 100}
 """Custom resources, one per node: ``{"node_a": 1}`` puts an actor on the first node."""
 START_TIMEOUT = 90.0 * SCALE
+HEALTH_CHECKS = {
+    "health_check_period_ms": 1000,
+    "health_check_timeout_ms": 1000,
+    "health_check_failure_threshold": 3,
+}
+"""A lost node is declared dead in a few seconds (Ray's defaults: ~15 s), so the scheduler stops using it."""
 
 
 class RayCluster:
@@ -116,10 +122,17 @@ def main() -> None:
     from ray.cluster_utils import Cluster
 
     num_cpus = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    answers = os.fdopen(os.dup(1), "w")  # the answers' own channel: Ray may print to stdout
+    os.dup2(2, 1)
     first, second = NODES.items()
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": num_cpus, "resources": dict([first]), "include_dashboard": False},
+        head_node_args={
+            "num_cpus": num_cpus,
+            "resources": dict([first]),
+            "include_dashboard": False,
+            "_system_config": HEALTH_CHECKS,
+        },
     )
     try:
         cluster.add_node(num_cpus=num_cpus, resources=dict([second]))
@@ -128,20 +141,26 @@ def main() -> None:
         node_ids = {
             name: node["NodeID"] for node in ray.nodes() for name in NODES if name in node["Resources"]
         }
-        print(json.dumps({"address": cluster.address, "node_ids": node_ids}), flush=True)
+        print(json.dumps({"address": cluster.address, "node_ids": node_ids}), file=answers, flush=True)
         added: dict[str, Any] = {}
         for line in sys.stdin:
             command, _, resource = line.strip().partition(" ")
             if command == "actors":
                 names = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
-                print(json.dumps(names), flush=True)
+                print(json.dumps(names), file=answers, flush=True)
             elif command == "add_node":
                 added[resource] = cluster.add_node(num_cpus=num_cpus, resources={resource: 100})
                 cluster.wait_for_nodes()
-                print(json.dumps(added[resource].node_id), flush=True)
+                print(json.dumps(added[resource].node_id), file=answers, flush=True)
             elif command == "remove_node":
-                cluster.remove_node(added.pop(resource), allow_graceful=False)
-                print(json.dumps(None), flush=True)
+                node = added.pop(resource)
+                cluster.remove_node(node, allow_graceful=False)
+                deadline = time.monotonic() + 60 * SCALE  # until Ray stops placing actors there
+                while time.monotonic() < deadline and any(
+                    n["NodeID"] == node.node_id and n["Alive"] for n in ray.nodes()
+                ):
+                    time.sleep(0.1)
+                print(json.dumps(None), file=answers, flush=True)
     finally:
         ray.shutdown()
         cluster.shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -152,6 +153,30 @@ def test_a_killed_actor_crashes_its_env_only(server: ServerProcess) -> None:
         assert health(server)["envs"] == 1
 
 
+def test_an_actor_killed_while_idle_frees_its_slot_at_once(cluster: RayCluster) -> None:
+    srv = ray_server(cluster, "--max-envs", "1")
+    try:
+        with gymie.client.connect(srv.url) as client:
+            env = client.make("CartPole-v1")
+            pid = client.call("env_info", instance_id=env.instance_id)["pid"]
+            assert (health(srv)["workers"], health(srv)["envs"]) == (1, 1)
+            os.kill(pid, signal.SIGKILL)  # no call pending: only the actor's linger call notices
+            eventually(
+                lambda: (health(srv)["workers"], health(srv)["envs"]) == (0, 0),
+                timeout=5.0 * SCALE,
+                what="the dead actor forgotten without a call",
+            )
+            with pytest.raises(gymie.InstanceNotFound):
+                env.step(0)
+            again = client.make("CartPole-v1")  # the one slot is free again
+            again.reset()
+            assert client.call("env_info", instance_id=again.instance_id)["pid"] != pid
+            again.close()
+            assert health(srv)["workers"] == 0  # a closed actor is not counted (nor reported dead)
+    finally:
+        srv.stop()
+
+
 def test_an_env_on_a_lost_node_crashes_that_env_only(cluster: RayCluster) -> None:
     node_id = cluster.add_node("node_c")
     srv = ray_server(cluster, "--ray-resources-allowed", "node_c", "--step-timeout", "60")
@@ -163,13 +188,18 @@ def test_an_env_on_a_lost_node_crashes_that_env_only(cluster: RayCluster) -> Non
             assert client.call("env_info", instance_id=doomed.instance_id)["node_id"] == node_id
             cluster.remove_node("node_c")  # its raylet and workers killed, as when a host goes down
             deadline = time.monotonic() + 30 * SCALE
-            with pytest.raises(WorkerCrashed, match="Environment crashed: actor gymie-.* node may be lost"):
-                while time.monotonic() < deadline:  # the actor's process outlives its raylet briefly
+            # The actor's process outlives its raylet briefly. Then either a step finds it gone
+            # (WorkerCrashed), or the server noticed first and forgot the instance (not found).
+            with pytest.raises((WorkerCrashed, gymie.InstanceNotFound)) as crash:
+                while time.monotonic() < deadline:
                     if doomed.step(0)[2]:
                         doomed.reset()
                     time.sleep(0.01)
-            with pytest.raises(gymie.InstanceNotFound):
-                doomed.step(0)
+            if crash.type is WorkerCrashed:
+                why = r"\(pid \d+\) (died|is unreachable \(its node may be lost\))"
+                assert re.fullmatch(rf"Environment crashed: actor gymie-\S+ {why}", str(crash.value))
+                with pytest.raises(gymie.InstanceNotFound):
+                    doomed.step(0)
             assert spared.step(0)[1] == 1.0  # the same connection's env on a live node is untouched
             assert health(srv)["envs"] == 1
     finally:

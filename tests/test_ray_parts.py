@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import pickle
+import select
 import socket
 import threading
 import time
@@ -280,6 +281,56 @@ def test_a_waker_closes_once_and_ignores_late_callbacks() -> None:
     pipe._poke(future)  # would write to a closed (maybe reused) descriptor without the guard
 
 
+class WatchingRuntime(BlockingRuntime):
+    """A Runtime that keeps what it is asked to watch, for the test to run by hand."""
+
+    def __init__(self) -> None:
+        self.watched: list[tuple[int, Any]] = []
+
+    def watch(self, fileno: int, callback: Any) -> None:
+        self.watched.append((fileno, callback))
+
+
+class Proxy:
+    def __init__(self) -> None:
+        self.dead = False
+        self.errors: list[BaseException] = []
+
+    def fell(self, error: BaseException) -> None:
+        self.dead = True
+        self.errors.append(error)
+
+
+class Linger:
+    def __init__(self) -> None:
+        self.pending: Future[Any] = Future()
+
+    def future(self) -> Future[Any]:
+        return self.pending
+
+
+def test_a_death_watch_reports_only_actors_that_died_on_their_own() -> None:
+    runtime = WatchingRuntime()
+    deaths = waker.DeathWatch(runtime)
+    died, closed, killed = Proxy(), Proxy(), Proxy()
+    lingers = {proxy: Linger() for proxy in (died, closed, killed)}
+    for proxy, linger in lingers.items():
+        deaths.follow(proxy, linger)
+    assert len(runtime.watched) == 1  # one pipe for every actor
+    fileno, check = runtime.watched.pop()
+    lingers[closed].pending.set_result(None)  # the env was closed: linger returned
+    killed.dead = True  # the server killed it itself (a timeout): its linger fails, nothing to tell
+    lingers[killed].pending.set_exception(RuntimeError("killed"))
+    assert not select.select([fileno], [], [], 0)[0]
+    error = RuntimeError("actor died")
+    threading.Thread(target=lingers[died].pending.set_exception, args=(error,)).start()  # a Ray thread
+    assert select.select([fileno], [], [], 5)[0]
+    assert check() is True  # the server is told to forget the instance
+    assert died.errors == [error] and closed.errors == [] and killed.errors == []
+    assert runtime.watched and runtime.watched[0][0] == fileno  # watching again
+    assert check() is False  # nothing new
+
+
 def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:
     host = EnvHost(["tests.faults"], 30, 1 << 20)
     factory = functools.partial(make_adapter, api.get_env, "gymie-test/Crash-v0", {})
@@ -291,7 +342,13 @@ def test_the_host_builds_with_the_factory_and_answers_like_a_worker() -> None:
     ok, error = host.call("step", (7,), {})
     assert not ok and error[1] == "builtins.ValueError" and "bad action 7" in error[2]
     assert host.call("_private", (), {})[0] is False
+    linger = threading.Thread(target=host.linger)
+    linger.start()
+    linger.join(0.2)
+    assert linger.is_alive()  # pending for the env's whole life
     assert host.close() == (True, None) and host.close() == (True, None)
+    linger.join(5)
+    assert not linger.is_alive()  # a closed env's linger returns: the server knows it was no death
     ok, error = EnvHost([], 30, 1 << 20).build(
         pickle.dumps(functools.partial(make_adapter, api.get_env, "Nope-v0", {}))
     )

@@ -12,10 +12,10 @@ import ray
 from ray import cloudpickle as _cloudpickle
 
 from gymie.backends.ray import cluster
-from gymie.backends.ray.host import EnvHost
+from gymie.backends.ray.host import LINGER, EnvHost
 from gymie.backends.ray.proxy import ActorEnv
 from gymie.backends.ray.sharded import ShardedEnv
-from gymie.backends.ray.waker import Runtime
+from gymie.backends.ray.waker import DeathWatch, Runtime
 from gymie.backends.remote import BlockingRuntime
 from gymie.compat import EnvAdapter
 from gymie.exceptions import InternalError, InvalidParams
@@ -61,12 +61,14 @@ class RayBackend:
         self.settings = settings
         self.runtime: Runtime = runtime or BlockingRuntime()
         self.actors: set[ActorEnv] = set()
+        self.deaths = DeathWatch(self.runtime)
         self._host: Any = None
 
     def warm_up(self) -> None:
         """Join the cluster (or start a local one); see :func:`cluster.connect`."""
         cluster.connect(self.settings)
-        self._host = ray.remote(EnvHost)
+        groups = {LINGER: 1}  # Ray's typing of remote() lacks concurrency_groups
+        self._host = ray.remote(concurrency_groups=groups)(EnvHost)  # type: ignore[call-overload]
 
     def start(
         self, factory: Callable[[], EnvAdapter], *, resources: Mapping[str, float] | None = None
@@ -92,9 +94,9 @@ class RayBackend:
         return len(self.actors)
 
     def kill_all(self) -> None:
-        """Kill every actor at once; their proxies find out on their next call."""
+        """Kill every actor at once (their proxies are dead: a later call raises WorkerCrashed)."""
         for proxy in list(self.actors):
-            ray.kill(proxy.actor, no_restart=True)
+            proxy.kill("was killed: the server is stopping")
 
     def _start(
         self, factories: Sequence[Callable[[], EnvAdapter]], resources: Mapping[str, float] | None
@@ -125,6 +127,8 @@ class RayBackend:
                 pending.append(proxy.submit_start(blob))
             for proxy, refs in zip(proxies, pending, strict=True):
                 proxy.finish_start(refs, self.settings.ray_schedule_timeout, dict(resources or {}))
+            for proxy in proxies:  # a death while idle is then noticed at once (DeathWatch)
+                self.deaths.follow(proxy, proxy.actor.linger.options(concurrency_group=LINGER).remote())
         except BaseException:
             for proxy in proxies:
                 proxy.kill("was killed: its env could not be started")

@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import socket
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,8 @@ from gymie.backends.worker import describe, encode_arrays, error_info, reported,
 from gymie.settings import LOG_FORMAT
 
 log = logging.getLogger("gymie")
+LINGER = "linger"
+"""The actor's concurrency group for :meth:`EnvHost.linger` (one thread; env calls keep their own)."""
 
 
 class EnvHost:
@@ -35,6 +38,7 @@ class EnvHost:
         self.imports = imports
         self.max_reply_size = max_reply_size
         self.env: Any = None
+        self._closed = threading.Event()
 
     def where(self) -> dict[str, Any]:
         """The node, host and pid this actor runs on (also the proof it was placed and started)."""
@@ -74,8 +78,17 @@ class EnvHost:
             source = SimpleNamespace(**{name: batch_space(getattr(self.env, f"single_{name}"), num_envs)})
         return reported(describe, source, name, wire, limit)
 
+    def linger(self) -> None:
+        """Return when the env is closed: the server's call pending for the actor's whole life.
+
+        It runs in a concurrency group of its own (``LINGER``), beside the env's calls; its
+        reference fails when the actor dies, which is how the server notices a death while idle.
+        """
+        self._closed.wait()
+
     def close(self) -> tuple[bool, Any]:
         """Close the env (the backend kills the actor next)."""
+        self._closed.set()
         if self.env is None:
             return True, None
         env, self.env = self.env, None

@@ -7,7 +7,8 @@ How failures show:
 
 - the env raises: the actor answers ``(False, error_info)``; the exception is rebuilt and raised
   as with a worker process, and the actor lives on;
-- the actor dies (its process killed, its node lost): ``WorkerCrashed``;
+- the actor dies (its process killed, its node lost): ``WorkerCrashed``; while idle, the
+  backend's ``waker.DeathWatch`` notices it at once (:meth:`ActorEnv.fell`);
 - no reply within the step timeout: the actor is killed, ``StepTimeout``;
 - no node can place it (``make``): killed after the schedule timeout, ``LimitExceeded``.
 
@@ -146,11 +147,13 @@ class ActorEnv(RemoteAdapter):
         except RayTaskError as err:  # the actor could not send its reply (it does not serialise)
             raise InternalError(f"the actor's reply could not be sent: {err.cause!r}") from None
         except RayError as err:
-            how = (
-                "is unreachable (its node may be lost)" if isinstance(err, ActorUnavailableError) else "died"
-            )
-            self.kill(f"(pid {self.where['pid']}) {how}")
+            self.fell(err)
             raise WorkerCrashed(f"actor {self.name} {self.exit_reason}") from None
+
+    def fell(self, error: BaseException) -> None:
+        """The actor died (Ray raised ``error`` for one of its calls): mark the proxy dead, say why."""
+        how = "is unreachable (its node may be lost)" if isinstance(error, ActorUnavailableError) else "died"
+        self.kill(f"(pid {self.where['pid']}) {how}")
 
     def close(self) -> None:
         """Close the env, then kill the actor; calling it twice is fine."""

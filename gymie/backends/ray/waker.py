@@ -4,7 +4,8 @@ A call's ``ObjectRef`` gives a ``concurrent.futures.Future``; its completion cal
 Ray thread and writes a byte to a pipe, which the waiting green thread is parked on through
 the server's Runtime (``wait_readable``). Unlike ``eventlet.tpool`` this holds no thread per
 pending call, so one slow env never delays the replies of others. Nothing here imports Ray or
-eventlet: a ref is anything with ``future()``, the Runtime is handed in.
+eventlet: a ref is anything with ``future()``, the Runtime is handed in. :class:`DeathWatch`
+uses the same callbacks to notice actors that die while no call waits on them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
@@ -29,6 +31,18 @@ class Runtime(Protocol):
 
     def notify_close(self, fileno: int) -> None:
         """Say that ``fileno`` is about to be closed."""
+
+    def watch(self, fileno: int, callback: Callable[[], bool]) -> None:
+        """Call ``callback`` once, soon after ``fileno`` is readable (may do nothing)."""
+
+
+class Mortal(Protocol):
+    """What :class:`DeathWatch` needs of an actor's proxy (``proxy.ActorEnv``)."""
+
+    dead: bool
+
+    def fell(self, error: BaseException) -> None:
+        """The actor died (``error``, from one of its calls): mark the proxy dead."""
 
 
 def wait(runtime: Runtime, refs: Sequence[Any], timeout: float | None) -> list[Future[Any]] | None:
@@ -84,3 +98,50 @@ class Waker:
             if not self._closed:
                 with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
                     os.write(self._write, b"\0")
+
+
+class DeathWatch:
+    """Notices actors that die while idle, as the server notices a worker process's exit.
+
+    Each actor has one call pending for its whole life (``EnvHost.linger``, in a concurrency
+    group of its own) whose reference fails when the actor dies. Its completion callback (on a
+    Ray thread) queues the proxy and writes to one pipe the Runtime watches; on the hub,
+    :meth:`_check` marks each queued proxy dead, and returning True tells the server to forget
+    its instance (``GreenRuntime.on_exit``). Actors the server killed or closed itself are not
+    queued. Under a Runtime that cannot watch, a dead actor is found at its next call as before.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._fallen: deque[tuple[Mortal, BaseException]] = deque()
+        self._armed = False
+
+    def follow(self, proxy: Mortal, linger: Any) -> None:
+        """Watch ``proxy``'s actor through ``linger``, the reference of its pending linger call."""
+        if not self._armed:
+            self._armed = True
+            self._runtime.watch(self._read, self._check)
+        linger.future().add_done_callback(lambda future: self._fell(proxy, future))
+
+    def _fell(self, proxy: Mortal, future: Future[Any]) -> None:
+        error = future.exception()
+        if proxy.dead or error is None:  # killed by us, or closed: nothing to tell
+            return
+        self._fallen.append((proxy, error))
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._write, b"\0")
+
+    def _check(self) -> bool:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._read, 4096)
+        died = False
+        while self._fallen:
+            proxy, error = self._fallen.popleft()
+            if not proxy.dead:
+                proxy.fell(error)
+                died = True
+        self._runtime.watch(self._read, self._check)
+        return died
