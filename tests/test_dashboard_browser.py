@@ -49,6 +49,18 @@ PIXELS = """(id) => {
   return {width: c.width, height: c.height, drawn, hash};
 }"""
 
+# The mean row of Pong's green pixels below the score (the agent's paddle), in canvas pixels; -1: none.
+PADDLE = """(id) => {
+  const c = document.getElementById(id);
+  const top = Math.floor(c.height * 0.12);
+  const d = c.getContext("2d").getImageData(0, top, c.width, c.height - top).data;
+  let rows = 0, count = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] < 130 && d[i + 1] > 150 && d[i + 2] < 130) { rows += Math.floor(i / 4 / c.width); count++; }
+  }
+  return count ? top + rows / count : -1;
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -196,6 +208,33 @@ def test_the_play_panel_steps_cartpole_from_key_presses(server: ServerProcess, p
     assert pixels(page, "play-canvas")["hash"] != start["hash"]
     # The page's env is a real instance: the watch tables count its steps too.
     page.wait_for_selector("#instances td[data-col=steps]:text-is('5')")
+
+
+def test_the_play_panel_plays_pong_in_real_time_with_a_held_key(server: ServerProcess, page: Any) -> None:
+    open_dashboard(page, server)
+    page.focus("#play-env")  # offers only the envs this server can make: Pong stays (ale-py is installed)
+    page.select_option("#play-env", "ALE/Pong-v5")
+    assert "↑ up" in page.text_content("#play-keys")
+    page.click("#play-make")
+    page.wait_for_selector("#play-status:has-text('ALE/Pong-v5: your move')")
+    start = pixels(page, "play-canvas")
+    assert start["drawn"] > 10_000  # Pong's court, not a blank canvas
+    page.check("#play-auto")  # the page steps on a timer, with the held key's action
+    page.focus("#play-canvas")
+    steps = "() => Number(document.getElementById('play-steps').textContent.replace(/,/g, ''))"
+    paddle = {}
+    for key, until in (("ArrowUp", 40), ("ArrowDown", 80)):
+        page.keyboard.down(key)
+        page.wait_for_function(f"{steps} >= {until}")  # a function: the page's CSP forbids eval
+        page.keyboard.up(key)
+        paddle[key] = page.evaluate(PADDLE, "play-canvas")
+    page.uncheck("#play-auto")
+    assert pixels(page, "play-canvas")["hash"] != start["hash"]
+    assert paddle["ArrowUp"] > 0 and paddle["ArrowDown"] > paddle["ArrowUp"] + 20  # the keys move the paddle
+    settled = page.evaluate(steps)
+    time.sleep(0.3)
+    assert page.evaluate(steps) <= settled + 2  # auto-step off: the page stops (a step in flight ends)
+    page.wait_for_selector("#instances td[data-col=env_id]:text-is('ALE/Pong-v5')")
 
 
 @pytest.mark.parametrize("query", ["?token=wrong", ""])
