@@ -127,8 +127,8 @@ class DeathWatch:
         linger.future().add_done_callback(lambda future: self._fell(proxy, future))
 
     def _fell(self, proxy: Mortal, future: Future[Any]) -> None:
-        error = future.exception()
-        if proxy.dead or error is None:  # killed by us, or closed: nothing to tell
+        error = None if future.cancelled() else future.exception()
+        if proxy.dead or error is None:  # killed by us, closed, or Ray shut down: nothing to tell
             return
         self._fallen.append((proxy, error))
         with contextlib.suppress(BlockingIOError):
