@@ -14,19 +14,18 @@ from gymie.codec import Frame, encode_msgpack_frame  # noqa: E402
 from gymie.server.wsframes import frame_header, send_buffers  # noqa: E402
 
 
-@pytest.mark.parametrize("chunk", [1, 777, 65536])
-def test_send_buffers_survives_partial_sends(chunk: int) -> None:
-    image = np.arange(210 * 160 * 3, dtype=np.uint32).astype(np.uint8).reshape(210, 160, 3)
-    frame = encode_msgpack_frame({"observation": image, "reward": 1.0, "more": image[::-1]})
-    assert isinstance(frame, Frame)
-    buffers = [frame_header(2, len(frame)), *frame.buffers]
-    expected = b"".join(buffers)
+def sent_through_a_socketpair(
+    buffers: list[bytes | memoryview], chunk: int, send_buffer: int | None = None
+) -> bytearray:
+    """What a green reader receives, ``chunk`` bytes a read, while ``send_buffers`` sends ``buffers``."""
+    size = sum(len(buffer) for buffer in buffers)
     sender, receiver = green_socket.socketpair()
-    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # partial sends, EAGAIN on the way
+    if send_buffer is not None:
+        sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     received = bytearray()
 
     def read() -> None:
-        while len(received) < len(expected):
+        while len(received) < size:
             received.extend(receiver.recv(chunk))
             eventlet.sleep(0)
 
@@ -37,7 +36,17 @@ def test_send_buffers_survives_partial_sends(chunk: int) -> None:
     finally:
         sender.close()
         receiver.close()
-    assert received == expected
+    return received
+
+
+@pytest.mark.parametrize("chunk", [1, 777, 65536])
+def test_send_buffers_survives_partial_sends(chunk: int) -> None:
+    image = np.arange(210 * 160 * 3, dtype=np.uint32).astype(np.uint8).reshape(210, 160, 3)
+    frame = encode_msgpack_frame({"observation": image, "reward": 1.0, "more": image[::-1]})
+    assert isinstance(frame, Frame)
+    buffers = [frame_header(2, len(frame)), *frame.buffers]
+    expected = b"".join(buffers)
+    assert sent_through_a_socketpair(buffers, chunk, send_buffer=4096) == expected  # partial sends, EAGAIN
 
 
 @pytest.mark.parametrize(("length", "size"), [(0, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)])
@@ -130,18 +139,4 @@ def test_more_buffers_than_one_sendmsg_takes() -> None:
 
     buffers: list[bytes | memoryview] = [bytes([i % 251]) * (i % 7 + 1) for i in range(3 * IOV_MAX + 5)]
     expected = b"".join(buffers)
-    sender, receiver = green_socket.socketpair()
-    received = bytearray()
-
-    def read() -> None:
-        while len(received) < len(expected):
-            received.extend(receiver.recv(65536))
-
-    reader = eventlet.spawn(read)
-    try:
-        send_buffers(sender, buffers, None)
-        reader.wait()
-    finally:
-        sender.close()
-        receiver.close()
-    assert received == expected
+    assert sent_through_a_socketpair(buffers, 65536) == expected

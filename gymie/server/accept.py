@@ -74,7 +74,6 @@ class DeadlinePool(eventlet.GreenPool):  # type: ignore[misc]
     def __init__(self, size: int, deadline: float) -> None:
         super().__init__(size)
         self.deadline = deadline
-        self.pushed_out = 0
         self._pending: dict[Any, eventlet.Timeout] = {}  # green thread -> its deadline, oldest first
 
     def spawn(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -84,7 +83,6 @@ class DeadlinePool(eventlet.GreenPool):  # type: ignore[misc]
             if not self.free() and self._pending:
                 thread, timer = next(iter(self._pending.items()))
                 del self._pending[thread]
-                self.pushed_out += 1
                 greenthread.kill(thread, timer)
         return super().spawn(self._run, function, *args, **kwargs)
 
@@ -134,7 +132,6 @@ class SteadyListener:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self.bursts = 0
         self._failures = 0
         self._started = self._last = 0.0
         self._ending: Any = None
@@ -164,7 +161,6 @@ class SteadyListener:
     def _failed(self, err: OSError) -> None:
         self._last = time.monotonic()
         if not self._failures:
-            self.bursts += 1
             self._started = self._last
             log.warning("cannot accept connections: %s; retrying until some are closed", err.strerror)
         self._failures += 1

@@ -34,6 +34,7 @@ from gymie.server.accept import request_arrived, serve_http
 from gymie.server.green import GreenRuntime, SignalWatch
 from gymie.server.metrics import Metrics
 from gymie.server.responses import StartResponse, apply, refuse, respond
+from gymie.server.tables import peer_address
 from gymie.server.watch import MAX_WATCH_MESSAGE, WatchHub
 from gymie.server.websocket import GymieWebSocketWSGI, SendTimeout
 
@@ -169,7 +170,7 @@ class Server:
         session = self.dispatcher.open_session(subprotocol)
         conn = _Connection(ws, greenthread.getcurrent(), session=session)
         self.connections.add(conn)
-        peer = _peer(getattr(ws, "environ", None) or {})
+        peer = peer_address(ws)
         log.info("connection %d opened from %s (subprotocol %s)", session.id, peer, subprotocol or "none")
         try:
             self._converse(conn, session)
@@ -309,11 +310,6 @@ def _interrupt(conn: _Connection, only_if_idle: bool) -> None:
     # Runs in the hub, where conn's green thread is parked: idle means parked in ws.wait().
     if (conn.idle or not only_if_idle) and not conn.greenlet.dead:
         conn.greenlet.throw(_Interrupted())
-
-
-def _peer(environ: dict[str, Any]) -> str:
-    host, port = environ.get("REMOTE_ADDR", "?"), environ.get("REMOTE_PORT", "?")
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def _main_thread() -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gymie.codec import Frame
 from gymie.protocol import Reply
+from gymie.replies import whole
 from gymie.server import security
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -19,10 +19,8 @@ def apply(reply: Reply, ws: Any) -> bool:
     for frame in reply.frames:
         if send is not None:
             send(frame)
-        elif isinstance(frame, Frame):
-            ws.send(bytes(frame).decode("utf-8") if frame.text else bytes(frame))
         else:
-            ws.send(frame)
+            ws.send(whole(frame))
     if reply.close is not None:
         ws.close(reply.close)
         return True

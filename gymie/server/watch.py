@@ -192,11 +192,6 @@ class WatchHub:
             "instances": sorted(rows, key=lambda row: row["age"], reverse=True),
         }
 
-    def rate(self, key: Any) -> float | None:
-        """The last rate measured for a connection or an instance."""
-        rate = self.rates.get(key)
-        return None if rate is None else rate.value
-
     def _rate(self, key: Any, count: int, now: float) -> float | None:
         rate = self.rates.get(key)
         if rate is None:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import eventlet
@@ -31,6 +30,7 @@ from eventlet import websocket
 from eventlet.websocket import ConnectionClosedError, FailedConnectionError
 
 from gymie.codec import Frame
+from gymie.replies import whole
 from gymie.server.wsframes import (
     BINARY,
     MAX_FRAGMENTS,
@@ -39,7 +39,9 @@ from gymie.server.wsframes import (
     YIELD_EVERY,
     FrameReader,
     SendTimeout,
+    check_header,
     frame_header,
+    scratch,
     send_all,
     send_buffers,
     unmasked,
@@ -78,18 +80,6 @@ class Message:
         return bytes(data)
 
 
-_local = threading.local()
-
-
-def _scratch() -> memoryview:
-    """This thread's receive buffer (a recv() of N bytes would allocate N, then shrink: fragmentation)."""
-    try:
-        return _local.scratch  # type: ignore[no-any-return]
-    except AttributeError:
-        _local.scratch = memoryview(bytearray(RECV_CHUNK))
-        return _local.scratch  # type: ignore[no-any-return]
-
-
 class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
     """An RFC 6455 WebSocket whose ``max_frame_length`` caps whole messages, with timed sends."""
 
@@ -123,18 +113,17 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
     def send_message(self, message: str | bytes | Frame) -> None:
         """Send one data message in one frame: header and payload go out in one ``sendmsg``."""
         if self.extensions:  # permessage-deflate: eventlet compresses
-            self.send(_joined(message))
+            self.send(whole(message))
             return
         if isinstance(message, str):
-            payload: list[bytes | memoryview] = [message.encode("utf-8")]
-            opcode = TEXT
+            payload: Sequence[bytes | memoryview] = [message.encode("utf-8")]
+            opcode, size = TEXT, len(payload[0])
         elif isinstance(message, Frame):
-            payload, opcode = list(message.buffers), TEXT if message.text else BINARY
+            payload, opcode, size = message.buffers, TEXT if message.text else BINARY, message.nbytes
         else:
-            payload, opcode = [message], BINARY
-        header = frame_header(opcode, sum(len(b) for b in payload))
+            payload, opcode, size = [message], BINARY, len(message)
         with self._sendlock:
-            send_buffers(self.socket, [header, *payload], self.send_timeout)
+            send_buffers(self.socket, [frame_header(opcode, size), *payload], self.send_timeout)
 
     def _send(self, frame: bytes) -> None:
         with self._sendlock:
@@ -144,7 +133,7 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
         first, second = self._get_bytes(2)
         finished, rsv, opcode = bool(first & 0x80), first >> 4 & 7, first & 15
         length = second & 127
-        self._check_header(rsv, opcode, bool(second & 0x80), finished, length, message)
+        check_header(first, second, message is not None, "permessage-deflate" in self.extensions)
         if length == 126:
             length = struct.unpack("!H", self._get_bytes(2))[0]
         elif length == 127:
@@ -164,25 +153,6 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
         message.finished = finished
         return message
 
-    def _check_header(
-        self, rsv: int, opcode: int, masked: bool, finished: bool, length: int, message: Message | None
-    ) -> None:
-        """The checks of RFC 6455 section 5.2 that eventlet makes, in the same order and words."""
-        if rsv and (rsv != 4 or "permessage-deflate" not in self.extensions):
-            raise FailedConnectionError(1002, "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated")
-        if opcode not in (0, 1, 2, 8, 9, 0xA):
-            raise FailedConnectionError(1002, "Unknown opcode received.")
-        if not masked:
-            raise FailedConnectionError(1002, "A client MUST mask all frames that it sends to the server")
-        if opcode & 8 and (not finished or length > 125):
-            raise FailedConnectionError(1002, "Control frames must not be fragmented or above 125 bytes")
-        if opcode & 8:
-            return
-        if opcode and message is not None:
-            raise FailedConnectionError(1002, "Received a new message within a fragmented message.")
-        if not opcode and message is None:
-            raise FailedConnectionError(1002, "Received a continuation frame with no message to continue.")
-
     def _skip(self, length: int) -> None:
         """Read and drop a refused frame's payload (if it is no bigger than a frame may be).
 
@@ -191,31 +161,23 @@ class CappedWebSocket(websocket.RFC6455WebSocket):  # type: ignore[misc]
         """
         if length > self.max_frame_length:
             return
-        scratch = _scratch()
         while length:
-            size = self.socket.recv_into(scratch, min(length, RECV_CHUNK))
+            size = self.socket.recv_into(scratch(), min(length, RECV_CHUNK))
             if not size:
                 return
             length -= size
 
     def _read_payload(self, buffer: bytearray, length: int, mask: bytes) -> None:
-        scratch = _scratch()
         received = reads = 0
         while received < length:
-            size = self.socket.recv_into(scratch, min(length - received, RECV_CHUNK))
+            size = self.socket.recv_into(scratch(), min(length - received, RECV_CHUNK))
             if not size:
                 raise ConnectionClosedError()
-            buffer += unmasked(scratch[:size], mask, received)
+            buffer += unmasked(scratch()[:size], mask, received)
             received += size
             reads += 1
             if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting
                 eventlet.sleep(0)
-
-
-def _joined(message: str | bytes | Frame) -> str | bytes:
-    if not isinstance(message, Frame):
-        return message
-    return bytes(message).decode("utf-8") if message.text else bytes(message)
 
 
 class GymieWebSocketWSGI(websocket.WebSocketWSGI):  # type: ignore[misc]

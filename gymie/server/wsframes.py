@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,8 +43,50 @@ RECV_CHUNK = 256 * 1024
 YIELD_EVERY = 16
 """Reads of one frame between two yields to the hub, so a peer that keeps data waiting
 (a large frame, or one dribbled faster than it is read) cannot hold the hub."""
+FILL = 1 << 16
+"""Most bytes one read for the next frames takes (a whole request, usually; a large payload is
+then read straight into its message)."""
 TEXT, BINARY = 0x1, 0x2
 _LINGER_RESET = struct.pack("ii", 1, 0)
+_local = threading.local()
+
+
+def scratch() -> memoryview:
+    """This thread's receive buffer, shared by its connections.
+
+    What a read puts there is copied out before anything can yield. A buffer per connection
+    would cost each one its size; a ``recv()`` of N bytes allocates N, then shrinks it.
+    """
+    try:
+        return _local.scratch  # type: ignore[no-any-return]
+    except AttributeError:
+        _local.scratch = memoryview(bytearray(RECV_CHUNK))
+        return _local.scratch  # type: ignore[no-any-return]
+
+
+def check_header(first: int, second: int, continuing: bool, deflate: bool = False) -> None:
+    """The checks eventlet makes of a frame's first two bytes (RFC 6455 section 5.2), in its words.
+
+    ``continuing``: a fragmented message is being read; ``deflate``: permessage-deflate was
+    negotiated, so RSV1 may be set.
+
+    Raises:
+        FailedConnectionError: the frame breaks the protocol (close 1002).
+    """
+    fin, rsv, opcode, length = first & 0x80, first & 0x70, first & 0x0F, second & 0x7F
+    if rsv and not (deflate and rsv == 0x40):
+        raise FailedConnectionError(1002, "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated")
+    if opcode not in (0, 1, 2, 8, 9, 0xA):
+        raise FailedConnectionError(1002, "Unknown opcode received.")
+    if not second & 0x80:
+        raise FailedConnectionError(1002, "A client MUST mask all frames that it sends to the server")
+    if opcode & 8:
+        if not fin or length > 125:
+            raise FailedConnectionError(1002, "Control frames must not be fragmented or above 125 bytes")
+    elif opcode and continuing:
+        raise FailedConnectionError(1002, "Received a new message within a fragmented message.")
+    elif not opcode and not continuing:
+        raise FailedConnectionError(1002, "Received a continuation frame with no message to continue.")
 
 
 class SendTimeout(TimeoutError):
@@ -139,7 +182,6 @@ class FrameReader:
         self.sock = sock
         self.max_size = max_size
         self._inbox = bytearray()  # received, not yet read as frames
-        self._scratch = memoryview(bytearray(1 << 16))
         self._fragments: list[bytes | bytearray] = []
         self._opcode = 0
         self._size = 0
@@ -180,7 +222,7 @@ class FrameReader:
             self._fill()
         first, second = inbox[0], inbox[1]
         length = second & 0x7F
-        self._check(first, second, length)
+        check_header(first, second, bool(self._fragments))
         head = 6 if length < 126 else 8 if length == 126 else 14  # with the 4-byte mask
         while len(inbox) < head:
             self._fill()
@@ -205,28 +247,11 @@ class FrameReader:
         reads = 0
         while len(payload) < length:
             got = self._recv(min(length - len(payload), RECV_CHUNK))
-            payload += unmasked(self._scratch[:got], mask, len(payload))
+            payload += unmasked(scratch()[:got], mask, len(payload))
             reads += 1
             if not reads % YIELD_EVERY:  # recv_into yields only when no data is waiting
                 eventlet.sleep(0)
         return payload
-
-    def _check(self, first: int, second: int, length: int) -> None:
-        """The checks eventlet makes of a frame's first two bytes, in its order and with its codes."""
-        fin, rsv, opcode = first & 0x80, first & 0x70, first & 0x0F
-        if rsv:
-            raise FailedConnectionError(1002, "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated")
-        if opcode not in (0, 1, 2, 8, 9, 0xA):
-            raise FailedConnectionError(1002, "Unknown opcode received.")
-        if not second & 0x80:
-            raise FailedConnectionError(1002, "A client MUST mask all frames that it sends to the server")
-        if opcode & 8:
-            if not fin or length > 125:
-                raise FailedConnectionError(1002, "Control frames must not be fragmented or above 125 bytes")
-        elif opcode and self._fragments:
-            raise FailedConnectionError(1002, "Received a new message within a fragmented message.")
-        elif not opcode and not self._fragments:
-            raise FailedConnectionError(1002, "Received a continuation frame with no message to continue.")
 
     def _check_size(self, opcode: int, length: int, head: int) -> None:
         """A data message is capped as a whole, before its payload is read (then read and dropped)."""
@@ -257,21 +282,19 @@ class FrameReader:
 
     def _fill(self) -> None:
         """Add what has arrived (waiting for it if need be) to the inbox."""
-        self._inbox += self._scratch[: self._recv(len(self._scratch))]
+        self._inbox += scratch()[: self._recv(FILL)]
 
     def _recv(self, most: int) -> int:
-        """``recv_into`` the scratch buffer, parking while nothing has arrived.
+        """``recv_into`` :func:`scratch` (at most ``most`` bytes), parking while nothing has arrived.
 
         ``recv`` first: the next request has usually arrived while the previous reply was being
         finished (strace: 1 EAGAIN in 75 requests), and waiting first would cost a trip through
         the hub (two ``epoll_ctl`` and an ``epoll_wait``) every time.
         """
-        if most > len(self._scratch):
-            self._scratch = memoryview(bytearray(RECV_CHUNK))
         raw: socket.socket = self.sock.fd
         while True:
             try:
-                got = raw.recv_into(self._scratch, min(most, len(self._scratch)))
+                got = raw.recv_into(scratch(), most)
                 break
             except BlockingIOError:
                 timeout = self.sock.gettimeout()
