@@ -33,6 +33,7 @@ from tests.faults import ENV_ID as CRASH_ENV
 from tests.http_helpers import eventually
 from tests.ray_cluster import RayCluster
 from tests.remote import remote
+from tests.watch_helpers import Stepper, Watch, decode_png, png_of
 
 pytestmark = pytest.mark.timeout(300)
 STEP_TIMEOUT = 3.0
@@ -235,6 +236,21 @@ def test_a_step_past_the_step_timeout_kills_the_actor(server: ServerProcess) -> 
             env.step(0)
         assert STEP_TIMEOUT - 0.1 < time.monotonic() - started < STEP_TIMEOUT + 5
         assert health(server)["envs"] == 0
+
+
+def test_a_watcher_gets_frames_of_an_env_in_an_actor(server: ServerProcess) -> None:
+    watcher = Watch(server)
+    try:
+        with gymie.client.connect(server.url) as client:
+            env = client.make("CartPole-v1", render_mode="rgb_array")
+            env.reset(seed=0)
+            assert watcher.call("watch_frames", instance_id=env.instance_id)["renderable"] is True
+            with Stepper(env):
+                frame = watcher.next("frame", where=lambda p: p["stats"]["steps"] > 0)
+            assert frame["problem"] is None, frame["problem"]
+            assert decode_png(png_of(frame)).shape == (400, 600, 3)
+    finally:
+        watcher.close()
 
 
 def test_env_errors_and_overrides_behave_as_with_worker_processes(server: ServerProcess) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from gymie.backends.remote import BlockingRuntime, Runtime
 from gymie.backends.worker import WorkerOptions, worker_main
-from gymie.backends.worker_env import WorkerEnv, memory_error
+from gymie.backends.worker_env import WorkerEnv
 from gymie.compat import EnvAdapter
 from gymie.exceptions import InternalError
 from gymie.settings import Settings
@@ -100,10 +100,7 @@ def launch(
     finally:
         child.close()
     proxy = WorkerEnv(process, parent, settings.step_timeout, runtime, registry)
-    try:
-        proxy.wait_built(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
-    except MemoryError as exc:
-        raise memory_error(exc) from exc
+    proxy.wait_built(max(STARTUP_TIMEOUT, settings.step_timeout or 0.0))
     return proxy
 
 

@@ -120,7 +120,24 @@ class RemoteAdapter(EnvAdapter):
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``method`` on the remote env and return its result."""
+        """Call ``method`` on the remote env and return its result.
+
+        Raises:
+            WorkerCrashed: the remote side died (now or before).
+            StepTimeout: no reply within the step timeout; the remote side was killed.
+            Exception: whatever the env raised, rebuilt.
+        """
+        encoding = self.wire_encoding if method in self._ENCODED else None
+        return self._request(method, args, kwargs, encoding)
+
+    def render_frame(self) -> Any:
+        """Render remotely and return the frame itself, never pre-encoded (the dashboard's frames)."""
+        return self._request("render", (), {}, None)
+
+    def _request(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None
+    ) -> Any:
+        """One call of the remote env; ``encoding``: its big arrays encoded there for that wire."""
         raise NotImplementedError
 
     def reset(

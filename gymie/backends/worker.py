@@ -101,9 +101,7 @@ def worker_main(conn: Connection, factory: bytes, options: WorkerOptions) -> Non
     closed = False
     try:
         try:
-            for module in options.imports:
-                importlib.import_module(module)
-            env = pickle.loads(factory)()
+            env = build_env(options.imports, factory)
             _reply(conn, (True, snapshot(env)))
         except Exception as exc:
             _reply(conn, (False, error_info(exc)))
@@ -135,17 +133,36 @@ def _serve(conn: Connection, env: Any, max_reply_size: int) -> bool:
                 return True
             if method == DESCRIBE:
                 _reply(conn, reported(describe, env, *args))
-            elif not isinstance(method, str) or method.startswith("_"):
-                _reply(conn, (False, error_info(AttributeError(f"no method {method!r}"))))
             else:
-                result = reported(getattr(env, method), *args, **kwargs)
-                if encoding is not None and result[0]:
-                    result = reported(encode_arrays, result[1], encoding, max_reply_size, method)
-                _reply(conn, result)
+                _reply(conn, answer(env, method, args, kwargs, encoding, max_reply_size))
         finally:
             _busy = False
         if _stop:
             return False
+
+
+def build_env(imports: list[str], factory: bytes) -> Any:
+    """Import the ``--import`` modules, then build the env with the pickled factory."""
+    for module in imports:
+        importlib.import_module(module)
+    return pickle.loads(factory)()
+
+
+def answer(
+    env: Any,
+    method: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    encoding: str | None,
+    max_reply_size: int,
+) -> tuple[bool, Any]:
+    """A call of ``env``'s public ``method``, reported; with ``encoding``, its big arrays encoded."""
+    if not isinstance(method, str) or method.startswith("_"):
+        return False, error_info(AttributeError(f"no method {method!r}"))
+    result = reported(getattr(env, method), *args, **kwargs)
+    if encoding is not None and result[0]:
+        result = reported(encode_arrays, result[1], encoding, max_reply_size, method)
+    return result
 
 
 def describe(env: Any, name: str, wire: str, limit: int) -> Encoded:

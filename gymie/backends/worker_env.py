@@ -81,28 +81,14 @@ class WorkerEnv(RemoteAdapter):
         self._lock = self._runtime.lock()
         self._runtime.watch(process.sentinel, self._exited)
 
-    def render_frame(self) -> Any:
-        """Render in the worker and return the frame itself, never pre-encoded (the dashboard's frames)."""
-        return self._roundtrip("render", (), {}, None)
-
     def location(self) -> dict[str, Any]:
         """The worker's host and pid."""
         return {"node_id": None, "hostname": socket.gethostname(), "pid": self.pid}
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``method`` on the worker's env and return its result.
-
-        Raises:
-            WorkerCrashed: the worker died (now or before).
-            StepTimeout: no reply within ``timeout``; the worker was killed.
-            Exception: whatever the env raised, rebuilt.
-        """
-        encoding = self.wire_encoding if method in self._ENCODED else None
-        return self._roundtrip(method, args, kwargs, encoding)
-
-    def _roundtrip(
+    def _request(
         self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None
     ) -> Any:
+        """One round trip to the worker (see :meth:`RemoteAdapter.call`)."""
         with self._lock:
             self._send((method, args, kwargs, encoding))
             ok, payload = self._receive(self.timeout)
@@ -133,7 +119,7 @@ class WorkerEnv(RemoteAdapter):
             except (WorkerCrashed, StepTimeout) as err:
                 log.warning("closing the env of worker %d: %s", self.pid, err)
             finally:
-                self._reap(EXIT_TIMEOUT)
+                self._reap()
         if not reply[0]:
             raise rebuild(reply[1])
 
@@ -156,8 +142,8 @@ class WorkerEnv(RemoteAdapter):
         with self._lock:
             ok, payload = self._receive(timeout)
         if not ok:
-            self._reap(EXIT_TIMEOUT)
-            raise rebuild(payload)
+            self._reap()
+            raise memory_error(rebuild(payload))
         self._adopt(payload)
 
     def _send(self, message: tuple[Any, ...]) -> None:
@@ -182,11 +168,11 @@ class WorkerEnv(RemoteAdapter):
         except Exception as exc:  # a reply that does not unpickle here; the pipe is still in step
             raise InternalError(f"the worker's reply could not be read: {exc}") from exc
 
-    def _reap(self, grace: float = EXIT_TIMEOUT) -> None:
-        """Mark dead, wait for the exit (killing after ``grace`` seconds) and release the pipe."""
+    def _reap(self) -> None:
+        """Mark dead, wait for the exit (killing after :data:`EXIT_TIMEOUT` seconds), release the pipe."""
         if not self.dead:
             self.dead = True
-            if not self._runtime.wait_readable(self.process.sentinel, grace):
+            if not self._runtime.wait_readable(self.process.sentinel, EXIT_TIMEOUT):
                 self.process.kill()
                 self._runtime.wait_readable(self.process.sentinel, EXIT_TIMEOUT)
             self.process.join(1.0)

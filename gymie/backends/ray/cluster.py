@@ -52,13 +52,7 @@ def connect(settings: Settings) -> None:
     """
     if ray.is_initialized():
         return
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    options: dict[str, Any] = {
-        "logging_level": logging.ERROR,
-        "log_to_driver": False,
-        "namespace": NAMESPACE,
-        "runtime_env": runtime_env(settings.imports),
-    }
+    options = {**_init_options(), "runtime_env": runtime_env(settings.imports)}
     address = address_of(settings)
     if address is None:
         log.info("started a local Ray cluster at %s", start_local(options))
@@ -129,7 +123,12 @@ def for_children(settings: Settings) -> Settings:
     """
     if settings.isolation != "ray" or address_of(settings) is not None:
         return settings
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    address = start_local({"logging_level": logging.ERROR, "log_to_driver": False, "namespace": NAMESPACE})
+    address = start_local(_init_options())
     log.info("started a local Ray cluster at %s for the server processes", address)
     return dataclasses.replace(settings, ray_address=address)
+
+
+def _init_options() -> dict[str, Any]:
+    """``ray.init`` options every gymie driver uses (and no usage statistics sent)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return {"logging_level": logging.ERROR, "log_to_driver": False, "namespace": NAMESPACE}

@@ -11,10 +11,8 @@ As in a worker, big results can be encoded for the wire here and spaces describe
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pickle
 import socket
 import threading
 from types import SimpleNamespace
@@ -22,8 +20,8 @@ from typing import Any
 
 from gymnasium.vector.utils import batch_space
 
-from gymie.backends.worker import describe, encode_arrays, error_info, reported, snapshot
-from gymie.settings import LOG_FORMAT
+from gymie import logs
+from gymie.backends.worker import answer, build_env, describe, error_info, reported, snapshot
 
 log = logging.getLogger("gymie")
 LINGER = "linger"
@@ -34,7 +32,7 @@ class EnvHost:
     """The env of one actor; every method answers ``(ok, payload)`` except :meth:`where`."""
 
     def __init__(self, imports: list[str], log_level: int, max_reply_size: int) -> None:
-        logging.basicConfig(level=log_level, format=LOG_FORMAT)
+        logs.configure(log_level)
         self.imports = imports
         self.max_reply_size = max_reply_size
         self.env: Any = None
@@ -50,9 +48,7 @@ class EnvHost:
     def build(self, factory: bytes) -> tuple[bool, Any]:
         """Import the modules, build the env with the pickled factory; answer its static attributes."""
         try:
-            for name in self.imports:
-                importlib.import_module(name)
-            self.env = pickle.loads(factory)()
+            self.env = build_env(self.imports, factory)
             return True, snapshot(self.env)
         except Exception as exc:
             return False, error_info(exc)
@@ -61,12 +57,9 @@ class EnvHost:
         self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None = None
     ) -> tuple[bool, Any]:
         """Call a public method of the env (its adapter); ``encoding``: encode big arrays for that wire."""
-        if self.env is None or not isinstance(method, str) or method.startswith("_"):
+        if self.env is None:
             return False, error_info(AttributeError(f"no method {method!r}"))
-        result = reported(getattr(self.env, method), *args, **kwargs)
-        if encoding is not None and result[0]:
-            result = reported(encode_arrays, result[1], encoding, self.max_reply_size, method)
-        return result
+        return answer(self.env, method, args, kwargs, encoding, self.max_reply_size)
 
     def describe(self, name: str, wire: str, limit: int, num_envs: int | None = None) -> tuple[bool, Any]:
         """The env's space ``name`` described and encoded for ``wire``.

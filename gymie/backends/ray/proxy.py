@@ -90,15 +90,10 @@ class ActorEnv(RemoteAdapter):
         """The actor's node id, host and pid."""
         return dict(self.where)
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``method`` on the actor's env and return its result.
-
-        Raises:
-            WorkerCrashed: the actor died (now or before).
-            StepTimeout: no reply within ``timeout``; the actor was killed.
-            Exception: whatever the env raised, rebuilt.
-        """
-        encoding = self.wire_encoding if method in self._ENCODED else None
+    def _request(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], encoding: str | None
+    ) -> Any:
+        """One actor call (see :meth:`RemoteAdapter.call`)."""
         with self._lock:
             ok, payload = self.collect(self.submit(method, args, kwargs, encoding), self.timeout)
         if not ok:

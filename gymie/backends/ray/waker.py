@@ -4,8 +4,9 @@ A call's ``ObjectRef`` gives a ``concurrent.futures.Future``; its completion cal
 Ray thread and writes a byte to a pipe, which the waiting green thread is parked on through
 the server's Runtime (``wait_readable``). Unlike ``eventlet.tpool`` this holds no thread per
 pending call, so one slow env never delays the replies of others. Nothing here imports Ray or
-eventlet: a ref is anything with ``future()``, the Runtime is handed in. :class:`DeathWatch`
-uses the same callbacks to notice actors that die while no call waits on them.
+eventlet: a ref is anything with ``future()``, the Runtime (``gymie.backends.remote.Runtime``)
+is handed in. :class:`DeathWatch` uses the same callbacks to notice actors that die while no
+call waits on them.
 """
 
 from __future__ import annotations
@@ -15,25 +16,13 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from gymie.backends.remote import Runtime
 
-class Runtime(Protocol):
-    """What the Ray backend needs of the server's Runtime (``gymie.backends.remote.Runtime``)."""
-
-    def wait_readable(self, fileno: int, timeout: float | None) -> bool:
-        """Wait until ``fileno`` is readable; False when the timeout passed first."""
-
-    def lock(self) -> contextlib.AbstractContextManager[Any]:
-        """A lock that serialises the requests to one env."""
-
-    def notify_close(self, fileno: int) -> None:
-        """Say that ``fileno`` is about to be closed."""
-
-    def watch(self, fileno: int, callback: Callable[[], bool]) -> None:
-        """Call ``callback`` once, soon after ``fileno`` is readable (may do nothing)."""
+__all__ = ["DeathWatch", "Runtime", "Waker", "wait"]
 
 
 class Mortal(Protocol):
