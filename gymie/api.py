@@ -20,6 +20,7 @@ from gymie.core import Dispatcher
 from gymie.envs import Backend
 from gymie.methods import METHODS, Context
 from gymie.registry import EnvRegistry, OverrideRegistry
+from gymie.replies import whole
 from gymie.settings import Settings
 
 envs = EnvRegistry()
@@ -99,7 +100,7 @@ def default_context() -> Context:
 
 
 class _Socket(Protocol):
-    def send(self, message: str) -> Any: ...
+    def send(self, message: str | bytes) -> Any: ...
 
 
 def _socket_first(name: str) -> Callable[..., None]:
@@ -109,7 +110,7 @@ def _socket_first(name: str) -> Callable[..., None]:
 
     def call(ws: _Socket, *args: Any, **kwargs: Any) -> None:
         ctx = default_context()
-        ws.send(legacy(ctx, method.handler(ctx, *args, **kwargs)))
+        ws.send(whole(legacy(ctx, method.handler(ctx, *args, **kwargs))))  # large replies come as Frames
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"API method: {method.handler.__doc__} The reply goes out through ``ws.send``."

@@ -173,21 +173,20 @@ class Dispatcher:
         if not rpc and len(message) != 2:
             return None
         method = self.methods.get("step")
-        legacy = None if method is None or rpc else method.legacy
-        if method is None or (not rpc and legacy is None):
+        if method is None or (not rpc and method.legacy is None):
             return None
+        legacy = None if rpc else method.legacy
         started, ctx, limit = time.perf_counter(), session.ctx, self.settings.max_reply_size
+        if rpc:  # as the general path: the session is JSON-RPC from here on, whatever the step does
+            session.rpc, ctx.legacy = True, False
         try:
             result = self._run(method, ctx, (), params)
-            if not session.msgpack and (floor := limits.reply_floor(result, True)) > limit:
-                limits.check_reply(floor, limit, "step")  # JSON: refused before it is built
-            if legacy is None:
-                session.rpc, ctx.legacy = True, False
-                answer: Any = rpc_result(rid, method.rpc(ctx, result))
+            if legacy is not None:
+                answer: Any = self._legacy_frame(legacy, ctx, result, "step")
             else:
-                answer = legacy(ctx, result)
-                if len(answer) > limit:
-                    limits.check_reply(len(answer), limit, "step", exact=True)
+                if not session.msgpack and (floor := limits.reply_floor(result, True)) > limit:
+                    limits.check_reply(floor, limit, "step")  # JSON: refused before it is built
+                answer = rpc_result(rid, method.rpc(ctx, result))
         except Exception as exc:
             err = as_gymie_error(exc)
             self._observe("step", started, err)
@@ -210,19 +209,28 @@ class Dispatcher:
             if method is None or method.legacy is None:
                 raise MethodNotFound(name)
             result = self._call(method, request, session.ctx)
-            limit = self.settings.max_reply_size
-            if (floor := limits.reply_floor(result, True)) > limit:  # JSON: refused before it is built
-                limits.check_reply(floor, limit, name)
-            frame = method.legacy(session.ctx, result)
-            if len(frame) > limit:
-                limits.check_reply(len(frame), limit, name, exact=True)
-            reply = Reply.send(frame)
+            reply = Reply.send(self._legacy_frame(method.legacy, session.ctx, result, name))
         except Exception as exc:
             err = as_gymie_error(exc)
             self._observe(name, started, err)
             return Reply.closing(err.close_code, err.close_reason)
         self._observe(name, started, None)
         return reply
+
+    def _legacy_frame(
+        self, formatter: Callable[[Context, Any], Any], ctx: Context, result: Any, name: str
+    ) -> str | codec.Frame:
+        """``result`` as 0.5.4's frame, refused when it passes ``--max-reply-size``.
+
+        JSON builds a list per array: a result whose floor passes the limit is refused before.
+        """
+        limit = self.settings.max_reply_size
+        if (floor := limits.reply_floor(result, True)) > limit:
+            limits.check_reply(floor, limit, name)
+        frame = formatter(ctx, result)
+        if len(frame) > limit:
+            limits.check_reply(len(frame), limit, name, exact=True)
+        return frame  # type: ignore[no-any-return]
 
     # -- JSON-RPC 2.0 -----------------------------------------------------
 

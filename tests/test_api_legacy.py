@@ -100,6 +100,21 @@ def test_methods_send_json_text(ws: Recorder, cartpole: str) -> None:
         api.lookup_env(cartpole)
 
 
+def test_image_observations_are_sent_as_one_text(ws: Recorder) -> None:
+    import tests.support  # noqa: F401  (registers gymie-test/Image-v0: 210x160x3 frames)
+
+    api.make(ws, "gymie-test/Image-v0")
+    instance_id = ws.last
+    try:
+        api.reset(ws, instance_id)
+        assert isinstance(ws.last, str)  # a 0.5.4 socket takes str, whatever the size
+        assert np.array(json.loads(ws.last)).shape == (210, 160, 3)
+        api.step(ws, instance_id, 0)
+        assert isinstance(ws.last, str) and np.array(json.loads(ws.last)[0]).shape == (210, 160, 3)
+    finally:
+        api.close(ws, instance_id)
+
+
 def test_errors_raise_the_0_5_4_exceptions(ws: Recorder, cartpole: str) -> None:
     api.reset(ws, cartpole)
     sent = len(ws.sent)

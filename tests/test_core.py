@@ -280,6 +280,19 @@ def test_jsonrpc_round_trip_and_errors_keep_the_connection(dispatcher: Dispatche
     assert json.loads(garbage.frames[0])["error"]["code"] == -32700
 
 
+@pytest.mark.parametrize("extra", [{}, {"render": False}])  # a plain step, and one the general path takes
+def test_a_first_jsonrpc_step_that_fails_still_makes_the_session_jsonrpc(
+    dispatcher: Dispatcher, session: Session, extra: dict[str, Any]
+) -> None:
+    params = {"instance_id": "0" * 32, "action": 0, **extra}
+    step = {"jsonrpc": "2.0", "id": 1, "method": "step", "params": params}
+    first = json.loads(text(dispatcher.handle(json.dumps(step), session)))
+    assert first["error"]["code"] in (-32001, -32602)
+    assert session.rpc
+    reply = dispatcher.handle(json.dumps({"method": "server_info", "params": {}}), session)
+    assert json.loads(text(reply))["error"]["code"] == -32600  # answered as JSON-RPC, not closed
+
+
 def test_jsonrpc_batches_and_notifications(dispatcher: Dispatcher, session: Session) -> None:
     batch = [
         {"jsonrpc": "2.0", "id": 1, "method": "make", "params": {"env_id": "CartPole-v1"}},

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests import faults
-from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
+from tests.conftest import SCALE, TIMEOUT, ServerProcess, running_server, start_server
 from tests.http_helpers import eventually, health
 from tests.remote import Remote, remote
 
@@ -99,6 +99,16 @@ def test_an_env_that_raises_gets_the_same_error_in_both_modes(
         assert r.rpc("server_info")["version"]  # the connection carries on
     still_serves(srv.url)
     eventually(lambda: health(srv)["envs"] == 0, what="no envs left")
+
+
+def test_large_legacy_replies_are_the_same_text_in_both_modes() -> None:
+    texts = []
+    for mode in ("none", "process"):
+        with running_server("--import", "tests.support", "--isolation", mode) as srv, remote(srv.url) as r:
+            instance_id = r.make("gymie-test/Image-v0")
+            texts.append(r.text("reset", instance_id=instance_id))
+    assert len(texts[0]) > 1 << 16  # a frame a worker encodes itself
+    assert texts[1] == texts[0]  # 0.5.4's spaced text, from a worker too
 
 
 # -- a worker that dies ------------------------------------------------------------

@@ -97,7 +97,7 @@ class RemoteAdapter(EnvAdapter):
     """An EnvAdapter whose env lives elsewhere: every env call goes through :meth:`call`.
 
     What the env's builder snapshot holds (its spaces, ``metadata``, ``spec``...) is served
-    here without a round trip. ``wire_encoding`` (``"json"``/``"msgpack"``, set by ``make``)
+    here without a round trip. ``wire_encoding`` (``"legacy"``/``"json"``/``"msgpack"``, set by ``make``)
     lets the remote side encode the big arrays of the results of some calls (``_ENCODED``) itself:
     the server's event loop then only moves bytes.
     """

@@ -95,7 +95,7 @@ def add_instance(ctx: Context, adapter: Any, slot: Slot, name: str) -> str:
     itself; not when ``process_step`` is overridden: it gets the arrays themselves.
     """
     if hasattr(adapter, "wire_encoding") and ctx.overrides.is_default("process_step"):
-        adapter.wire_encoding = ctx.encoding
+        adapter.wire_encoding = ctx.wire
     return ctx.envs.add(Instance(adapter.env, adapter, ctx.owner, name), slot)
 
 

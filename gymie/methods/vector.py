@@ -39,17 +39,16 @@ def make_vec(
     processes = (num_envs if vectorization_mode == "async" else 0) + num_shards - 1
     slot = new_env_slot(ctx, env_id, module_id=True, processes=processes)
     try:
+        factories, offset = [], 0
+        for size in shard_sizes(num_envs, num_shards):  # sub-env j of a shard is sub-env offset + j
+            shard_seed = None if seed is None else seed + offset
+            args = (env_id, size, vectorization_mode, vector_kwargs or {}, kwargs, shard_seed)
+            factories.append(functools.partial(vector.make_adapter, *args))
+            offset += size
         if num_shards == 1:
-            args = (env_id, num_envs, vectorization_mode, vector_kwargs or {}, kwargs, seed)
-            adapter = ctx.backend.start(functools.partial(vector.make_adapter, *args), resources=placement)
+            adapter = ctx.backend.start(factories[0], resources=placement)
         else:
             assert isinstance(ctx.backend, ShardingBackend)  # check_shards made sure
-            factories, offset = [], 0
-            for size in shard_sizes(num_envs, num_shards):  # sub-env j of a shard is sub-env offset + j
-                shard_seed = None if seed is None else seed + offset
-                args = (env_id, size, vectorization_mode, vector_kwargs or {}, kwargs, shard_seed)
-                factories.append(functools.partial(vector.make_adapter, *args))
-                offset += size
             adapter = ctx.backend.start_shards(factories, resources=placement)
         return {
             "instance_id": add_instance(ctx, adapter, slot, f"{env_id} x{num_envs}"),
