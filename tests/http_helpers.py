@@ -25,6 +25,13 @@ def http_get(
         conn.close()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (free for a moment: a server may take it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def health(server: ServerProcess) -> dict[str, Any]:
     """The server's ``/healthz`` JSON."""
     status, _, body = http_get(server, "/healthz")

@@ -13,6 +13,12 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from gymie import api
+from gymie.backends.local import LocalBackend
+from gymie.core import Dispatcher
+from gymie.registry import EnvRegistry, OverrideRegistry
+from gymie.settings import Settings
+
 SPACES: dict[str, spaces.Space[Any]] = {
     "Discrete": spaces.Discrete(3, start=-1),
     "Box": spaces.Box(-np.inf, np.inf, (2, 3), np.float64),
@@ -109,6 +115,12 @@ def image(t: int) -> np.ndarray:
     """Frame ``t`` of :class:`ImageEnv`: a few distinct rows, in an order that depends on ``t``."""
     rows = (np.arange(210)[:, None] * 7 + t) % 5 * np.array([50, 30, 10])[None, :]
     return np.repeat(rows[:, None, :], 160, axis=1).astype(np.uint8)
+
+
+def new_dispatcher(settings: Settings | None = None) -> Dispatcher:
+    """A Dispatcher of its own, with the default factories, envs in this process."""
+    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
+    return Dispatcher(EnvRegistry(), overrides, settings or Settings(), backend=LocalBackend())
 
 
 NEEDS_MISSING = "gymie-test/NeedsMissing-v0"

@@ -21,6 +21,7 @@ import pytest
 import gymie
 from gymie import api
 from tests.conftest import ROOT, TIMEOUT
+from tests.http_helpers import free_port
 from tests.remote import HEX_ID, remote
 
 # gymnasium's passive env checker warns about the wrong action below before the env raises.
@@ -224,18 +225,11 @@ def test_message_handle_closes_on_errors(
 
 
 def test_server_keeps_0_5_4_names(server_module: Any) -> None:
-    import socket
 
     assert callable(server_module.dispatch) and callable(server_module.start)
     assert server_module.start is gymie.start
     assert server_module.message_handle.__module__.startswith("gymie.server.")
     assert socket.socket.__module__ == "socket"  # importing eventlet patched nothing
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def answers(port: int) -> bool:

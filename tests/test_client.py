@@ -18,8 +18,7 @@ from gymnasium.utils.env_checker import check_env
 from websockets.sync.server import ServerConnection, serve
 
 import gymie.client
-from gymie import api, codec, core
-from gymie.backends.local import LocalBackend
+from gymie import codec, core
 from gymie.client import Client, InMemoryConnection, connection
 from gymie.client.remote import writable
 from gymie.core import Dispatcher
@@ -32,21 +31,16 @@ from gymie.exceptions import (
     InvalidParams,
     WrongAction,
 )
-from gymie.registry import EnvRegistry, OverrideRegistry
 from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
 from tests.conftest import ROOT, SCALE, TIMEOUT, ServerProcess
+from tests.support import new_dispatcher
 
 # check_env advises against the infinite bounds of CartPole's observation space.
 INF_BOUNDS = "ignore:.*Box observation space m(in|ax)imum value is:UserWarning"
 pytestmark = pytest.mark.filterwarnings(INF_BOUNDS)
 
 TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
-
-
-def new_dispatcher(settings: Settings | None = None) -> Dispatcher:
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, settings or Settings(), backend=LocalBackend())
 
 
 @pytest.fixture

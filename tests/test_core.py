@@ -8,22 +8,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gymie import api
-from gymie.backends.local import LocalBackend
 from gymie.core import Dispatcher, Session
 from gymie.exceptions import EnvironmentNotFound
 from gymie.protocol import Reply, truncate_reason
-from gymie.registry import EnvRegistry, OverrideRegistry
-from gymie.settings import Settings
 from tests import support
+from tests.support import new_dispatcher
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*WARN:UserWarning")
 
 
 @pytest.fixture
 def dispatcher() -> Dispatcher:
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
+    return new_dispatcher()
 
 
 @pytest.fixture

@@ -24,16 +24,14 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from gymie import api, codec
-from gymie.backends.local import LocalBackend
+from gymie import codec
 from gymie.core import MSGPACK_SUBPROTOCOL, Dispatcher, Session
 from gymie.exceptions import ERRORS
 from gymie.methods import METHODS
 from gymie.protocol import Reply
-from gymie.registry import EnvRegistry, OverrideRegistry
-from gymie.settings import Settings
 from tests.conftest import TIMEOUT, ServerProcess, start_server
 from tests.http_helpers import health, raw_connect, read_until_closed, upgrade_request
+from tests.support import new_dispatcher
 
 SCALE = float(os.environ.get("GYMIE_FUZZ_SCALE", "1"))
 CLOSE_CODES = {1002, 1003, 1007, 1008, 1009, 1011}
@@ -145,10 +143,7 @@ def check(reply: Reply, session: Session) -> None:
 
 @pytest.fixture(scope="module")
 def dispatcher() -> Dispatcher:
-    import tests.support  # noqa: F401  (registers gymie-test/*)
-
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
+    return new_dispatcher()  # tests.support, imported, registered gymie-test/*
 
 
 def run(dispatcher: Dispatcher, raw: str | bytes, subprotocol: str | None = None, rpc: bool = False) -> None:

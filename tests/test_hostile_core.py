@@ -20,17 +20,17 @@ import msgpack
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from gymie import api, codec, spaces
-from gymie.backends.local import LocalBackend
+from gymie import codec, spaces
 from gymie.core import Dispatcher, RateLimit, Session
 from gymie.encoded import Encoded
 from gymie.exceptions import LimitExceeded
 from gymie.excerpts import bounded, excerpt
-from gymie.registry import EnvRegistry, Instance, OverrideRegistry
+from gymie.registry import EnvRegistry, Instance
 from gymie.settings import Settings
 from tests.conftest import SCALE, TIMEOUT, ServerProcess, running_server
 from tests.http_helpers import eventually, health
 from tests.remote import Remote, remote
+from tests.support import new_dispatcher
 
 MEMORY_CAP = 2 * 2**30
 IMPORT = ("--import", "tests.hostile_envs")
@@ -393,8 +393,7 @@ def test_a_lossy_float_cast_is_refused(server: ServerProcess) -> None:
 
 
 def dispatcher(**settings: Any) -> Dispatcher:
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings(**settings), backend=LocalBackend())
+    return new_dispatcher(Settings(**settings))
 
 
 def rpc_frame(d: Dispatcher, session: Session, method: str, **params: Any) -> dict[str, Any]:

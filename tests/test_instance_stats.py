@@ -9,11 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gymie import api
-from gymie.backends.local import LocalBackend
-from gymie.core import Dispatcher
-from gymie.registry import RECENT_RETURNS, EnvRegistry, InstanceStats, OverrideRegistry
-from gymie.settings import Settings
+from gymie.registry import RECENT_RETURNS, InstanceStats
+from tests.support import new_dispatcher
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*WARN:UserWarning")
 
@@ -69,8 +66,7 @@ def test_recording_a_step_costs_well_under_a_microsecond() -> None:
 
 
 def test_steps_and_resets_through_the_dispatcher_update_the_instance() -> None:
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    dispatcher = Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
+    dispatcher = new_dispatcher()
     session = dispatcher.open_session()
 
     def call(method: str, **params: Any) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 import gymie.client
 from tests.conftest import ROOT, TIMEOUT, ServerProcess, running_server, start_server
-from tests.http_helpers import eventually
+from tests.http_helpers import eventually, free_port
 from tests.remote import remote
 
 BANNER = "Eventlet is deprecated"
@@ -77,12 +76,6 @@ def test_gymnasium_warnings_arrive_as_one_plain_log_line(srv: ServerProcess) -> 
     line = wait_logged(srv, r"You are calling 'step\(\)' even though").string
     assert re.search(r" py\.warnings\[\d+\] WARNING UserWarning: WARN: You are calling 'step\(\)'", line)
     assert not any("\x1b[" in text for text in srv.output)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_quiet_at_warning() -> None:

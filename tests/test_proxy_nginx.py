@@ -30,7 +30,7 @@ from websockets.sync.client import connect as ws_connect
 
 import gymie.client
 from tests.conftest import ROOT, TIMEOUT, ServerProcess, start_server
-from tests.http_helpers import eventually, health
+from tests.http_helpers import eventually, free_port, health
 
 CONFIG = ROOT / "deploy" / "nginx" / "gymie.conf"
 CLIENTS = 40
@@ -61,12 +61,6 @@ def nginx_binary() -> str:
         if path and os.access(path, os.X_OK):
             return path
     pytest.fail("nginx is missing (./run_tests.sh installs it: apt-get install -y nginx)", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def render(config: str, backend_ports: list[int], listen_port: int) -> str:

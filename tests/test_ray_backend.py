@@ -8,7 +8,6 @@ start here (a new Python process on a one-CPU node), so tests reuse envs where t
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -17,7 +16,6 @@ import statistics
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,9 @@ import pytest
 
 import gymie.client
 from gymie.exceptions import InvalidParams, LimitExceeded, StepTimeout, WorkerCrashed
-from tests.conftest import SCALE, TIMEOUT, ServerProcess, start_server
+from tests.conftest import SCALE, TIMEOUT, ServerProcess, running_server, start_server
 from tests.faults import ENV_ID as CRASH_ENV
-from tests.http_helpers import eventually
+from tests.http_helpers import eventually, health
 from tests.ray_cluster import RayCluster
 from tests.remote import remote
 from tests.watch_helpers import Stepper, Watch, decode_png, png_of
@@ -48,9 +46,9 @@ def cluster() -> Iterator[RayCluster]:
         ray_cluster.stop()
 
 
-def ray_server(cluster: RayCluster, *args: str) -> ServerProcess:
-    """A gymie server joining ``cluster``; it may place envs on either node."""
-    return start_server(
+def ray_server(cluster: RayCluster, *args: str) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A gymie server joining ``cluster`` for a ``with`` block; it may place envs on either node."""
+    return running_server(
         "--isolation", "ray", "--ray-address", cluster.address,
         "--ray-resources-allowed", "node_a", "--ray-resources-allowed", "node_b",
         "--import", "tests.faults_override", *args,
@@ -60,16 +58,8 @@ def ray_server(cluster: RayCluster, *args: str) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def server(cluster: RayCluster) -> Iterator[ServerProcess]:
-    srv = ray_server(cluster, "--step-timeout", str(STEP_TIMEOUT))
-    try:
+    with ray_server(cluster, "--step-timeout", str(STEP_TIMEOUT)) as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-def health(srv: ServerProcess) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{srv.http}/healthz", timeout=TIMEOUT) as reply:
-        return json.loads(reply.read())  # type: ignore[no-any-return]
 
 
 def prefix(srv: ServerProcess) -> str:
@@ -126,8 +116,7 @@ def test_resources_must_be_allowed_by_the_operator(server: ServerProcess) -> Non
 
 
 def test_an_actor_no_node_can_place_fails_within_the_schedule_timeout(cluster: RayCluster) -> None:
-    srv = ray_server(cluster, "--ray-schedule-timeout", "2")
-    try:
+    with ray_server(cluster, "--ray-schedule-timeout", "2") as srv:
         with gymie.client.connect(srv.url) as client:
             started = time.monotonic()
             with pytest.raises(
@@ -136,8 +125,6 @@ def test_an_actor_no_node_can_place_fails_within_the_schedule_timeout(cluster: R
                 client.make("CartPole-v1", resources={"node_a": 1000})  # each node has 100
             assert 2 <= time.monotonic() - started < 2 + 5 * SCALE
             assert cluster.actors(prefix(srv)) == [] and health(srv)["workers"] == 0
-    finally:
-        srv.stop()
 
 
 def test_a_killed_actor_crashes_its_env_only(server: ServerProcess) -> None:
@@ -155,8 +142,7 @@ def test_a_killed_actor_crashes_its_env_only(server: ServerProcess) -> None:
 
 
 def test_an_actor_killed_while_idle_frees_its_slot_at_once(cluster: RayCluster) -> None:
-    srv = ray_server(cluster, "--max-envs", "1")
-    try:
+    with ray_server(cluster, "--max-envs", "1") as srv:
         with gymie.client.connect(srv.url) as client:
             env = client.make("CartPole-v1")
             pid = client.call("env_info", instance_id=env.instance_id)["pid"]
@@ -174,14 +160,11 @@ def test_an_actor_killed_while_idle_frees_its_slot_at_once(cluster: RayCluster) 
             assert client.call("env_info", instance_id=again.instance_id)["pid"] != pid
             again.close()
             assert health(srv)["workers"] == 0  # a closed actor is not counted (nor reported dead)
-    finally:
-        srv.stop()
 
 
 def test_an_env_on_a_lost_node_crashes_that_env_only(cluster: RayCluster) -> None:
     node_id = cluster.add_node("node_c")
-    srv = ray_server(cluster, "--ray-resources-allowed", "node_c", "--step-timeout", "60")
-    try:
+    with ray_server(cluster, "--ray-resources-allowed", "node_c", "--step-timeout", "60") as srv:
         with gymie.client.connect(srv.url) as client:
             doomed = client.make("CartPole-v1", resources={"node_c": 1})
             spared = client.make("CartPole-v1", resources={"node_a": 1})
@@ -203,8 +186,6 @@ def test_an_env_on_a_lost_node_crashes_that_env_only(cluster: RayCluster) -> Non
                     doomed.step(0)
             assert spared.step(0)[1] == 1.0  # the same connection's env on a live node is untouched
             assert health(srv)["envs"] == 1
-    finally:
-        srv.stop()
 
 
 def test_other_connections_keep_their_latency_while_an_actor_computes(server: ServerProcess) -> None:
@@ -285,29 +266,23 @@ def test_a_sharded_vector_env_matches_a_local_one_byte_for_byte(server: ServerPr
 
 
 def test_sigterm_leaves_no_actor_in_the_cluster(cluster: RayCluster) -> None:
-    srv = ray_server(cluster)
-    try:
+    with ray_server(cluster) as srv:
         with gymie.client.connect(srv.url) as client:
             client.make("CartPole-v1")
             client.make_vec("CartPole-v1", num_envs=2, num_shards=2, vectorization_mode="sync")
             assert len(cluster.actors(prefix(srv))) == 3
             srv.proc.send_signal(signal.SIGTERM)
             assert srv.proc.wait(TIMEOUT) == 0
-    finally:
-        srv.stop()
     assert cluster.actors(prefix(srv)) == []
 
 
 def test_sigkill_of_the_server_leaves_no_actor_either(cluster: RayCluster) -> None:
-    srv = ray_server(cluster)
-    try:
+    with ray_server(cluster) as srv:
         with gymie.client.connect(srv.url) as client:
             client.make("CartPole-v1")
             assert len(cluster.actors(prefix(srv))) == 1
             srv.proc.kill()
             srv.proc.wait(TIMEOUT)
-    finally:
-        srv.stop()
     assert cluster.wait_no_actors(prefix(srv), 10 * SCALE) == []
 
 

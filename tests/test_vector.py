@@ -14,8 +14,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.wrappers.vector import RecordEpisodeStatistics
 
 import gymie.client
-from gymie import api, codec, spaces
-from gymie.backends.local import LocalBackend
+from gymie import codec, spaces
 from gymie.client import Client, InMemoryConnection
 from gymie.client.remote import RemoteVectorEnv
 from gymie.core import Dispatcher, Session
@@ -27,10 +26,9 @@ from gymie.exceptions import (
     LimitExceeded,
     WrongAction,
 )
-from gymie.registry import EnvRegistry, OverrideRegistry
-from gymie.settings import Settings
 from tests import support  # noqa: F401  (registers gymie-test/* in this process too)
 from tests.conftest import TIMEOUT, running_server
+from tests.support import new_dispatcher
 
 TRANSPORTS = ["memory-msgpack", "memory-json", "ws-msgpack", "ws-json"]
 N = 64
@@ -38,8 +36,7 @@ N = 64
 
 @pytest.fixture
 def dispatcher() -> Dispatcher:
-    overrides = OverrideRegistry(get_env=api.get_env, process_step=api.process_step)
-    return Dispatcher(EnvRegistry(), overrides, Settings(), backend=LocalBackend())
+    return new_dispatcher()
 
 
 def open_client(transport: str, request: pytest.FixtureRequest, dispatcher: Dispatcher) -> Client:
